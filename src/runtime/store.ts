@@ -1,0 +1,275 @@
+import { stringify } from 'csv-stringify/sync';
+import type { Redis } from 'ioredis';
+import { z } from 'zod';
+import type { AuditEntry, Effect, InboundEvent, StepResult } from '../engine/events.ts';
+import { type PatientState, patientStateSchema } from '../engine/state.ts';
+
+export const DEFAULT_PREFIX = 'bc:';
+/** How many processed event ids are remembered per patient for de-duplication. */
+export const SEEN_LIMIT = 1000;
+const DEFAULT_MAX_ATTEMPTS = 100;
+
+export interface PatientKeys {
+  state: string;
+  seen: string;
+  audit: string;
+}
+
+const FORBIDDEN_IN_KEY = /[{}\s]/;
+
+/** Every key a patient owns. Export and delete go through here, so a new key cannot be forgotten. */
+export function keysOf(patientId: string, prefix = DEFAULT_PREFIX): PatientKeys {
+  if (patientId === '' || FORBIDDEN_IN_KEY.test(patientId)) {
+    throw new Error(
+      `Invalid patient id ${JSON.stringify(patientId)}: it must be non-empty and contain no braces or whitespace`,
+    );
+  }
+  // The hash tag puts all of a patient's keys in one cluster slot, so one transaction can cover them.
+  const tagged = `${prefix}{${patientId}}`;
+  return { state: `${tagged}:state`, seen: `${tagged}:seen`, audit: `${tagged}:audit` };
+}
+
+const AUDIT_KINDS = {
+  decision: 'decision',
+  level_change: 'level_change',
+  coach: 'coach',
+  red_flag: 'red_flag',
+  consent: 'consent',
+  status: 'status',
+} as const satisfies { [K in AuditEntry['kind']]: K };
+
+const auditEntrySchema = z.strictObject({
+  at: z.number(),
+  kind: z.enum(AUDIT_KINDS),
+  detail: z.record(z.string(), z.unknown()),
+});
+
+export class CorruptRecordError extends Error {
+  constructor(
+    readonly key: string,
+    detail: string,
+  ) {
+    super(`Stored value at ${key} is invalid: ${detail}`);
+    this.name = 'CorruptRecordError';
+  }
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`)
+    .join('; ');
+}
+
+function parseStored<T>(key: string, raw: string, schema: z.ZodType<T>): T {
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw new CorruptRecordError(key, 'not valid JSON');
+  }
+  const result = schema.safeParse(json);
+  if (!result.success) throw new CorruptRecordError(key, describeIssues(result.error));
+  return result.data;
+}
+
+// WATCH belongs to a connection, not to a caller: two transactions interleaved on one connection
+// would let the first EXEC clear the second's WATCH. So transactions on one connection take turns.
+const connectionTurns = new WeakMap<Redis, Promise<unknown>>();
+function onConnectionTurn<T>(redis: Redis, task: () => Promise<T>): Promise<T> {
+  const previous = connectionTurns.get(redis) ?? Promise.resolve();
+  const turn = previous.then(task);
+  connectionTurns.set(
+    redis,
+    turn.catch(() => undefined),
+  );
+  return turn;
+}
+
+// A reconnect silently drops WATCH; a transaction that saw one must not commit on the new connection.
+const connectionCloses = new WeakMap<Redis, { count: number }>();
+function closesOf(redis: Redis): number {
+  let closes = connectionCloses.get(redis);
+  if (!closes) {
+    const counter = { count: 0 };
+    redis.on('close', () => {
+      counter.count++;
+    });
+    connectionCloses.set(redis, counter);
+    closes = counter;
+  }
+  return closes.count;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export interface ApplyResult {
+  duplicate: boolean;
+  state: PatientState | null;
+  effects: Effect[];
+}
+
+export type Step = (state: PatientState | null) => StepResult<PatientState | null>;
+
+export interface PatientExport {
+  json: string;
+  csv: string;
+}
+
+const CSV_COLUMNS = ['date', 'outcome', 'pain', 'difficulty', 'pain_during', 'decision', 'drills'];
+
+/** The system of record for patients: state, processed event ids and audit log, one hash tag each. */
+export class PatientStore {
+  private readonly prefix: string;
+  private readonly maxAttempts: number;
+
+  constructor(
+    private readonly redis: Redis,
+    opts: { prefix?: string; maxAttempts?: number } = {},
+  ) {
+    this.prefix = opts.prefix ?? DEFAULT_PREFIX;
+    if (FORBIDDEN_IN_KEY.test(this.prefix)) {
+      throw new Error(
+        `Invalid key prefix ${JSON.stringify(this.prefix)}: it must contain no braces or whitespace`,
+      );
+    }
+    this.maxAttempts = opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+    closesOf(redis);
+  }
+
+  keysOf(patientId: string): PatientKeys {
+    return keysOf(patientId, this.prefix);
+  }
+
+  async load(patientId: string): Promise<PatientState | null> {
+    const key = this.keysOf(patientId).state;
+    const raw = await this.redis.get(key);
+    return raw === null ? null : parseState(key, raw, patientId);
+  }
+
+  /**
+   * Runs `step` on the current state and commits its result, the event id and the audit entries in
+   * one transaction. `step` must be pure: it runs again whenever another writer got in first.
+   */
+  async apply(event: InboundEvent, step: Step, now: number): Promise<ApplyResult> {
+    const keys = this.keysOf(event.patientId);
+    for (let attempt = 1; attempt <= this.maxAttempts; attempt++) {
+      const result = await onConnectionTurn(this.redis, () => this.attempt(keys, event, step, now));
+      if (result) return result;
+      await sleep(Math.random() * Math.min(attempt, 10));
+    }
+    throw new Error(
+      `Patient ${event.patientId} is too contended: event ${event.id} lost the race ${this.maxAttempts} times`,
+    );
+  }
+
+  /** One optimistic try; null when another writer changed the patient first. */
+  private async attempt(
+    keys: PatientKeys,
+    event: InboundEvent,
+    step: Step,
+    now: number,
+  ): Promise<ApplyResult | null> {
+    const closesBefore = closesOf(this.redis);
+    await this.redis.watch(keys.state, keys.seen);
+    let execSent = false;
+    try {
+      const [raw, seenAt] = await Promise.all([
+        this.redis.get(keys.state),
+        this.redis.zscore(keys.seen, event.id),
+      ]);
+      const current = raw === null ? null : parseState(keys.state, raw, event.patientId);
+      if (seenAt !== null) return { duplicate: true, state: current, effects: [] };
+
+      const { state, effects } = step(current);
+      const deletes = effects.some((effect) => effect.type === 'delete');
+      const next = deletes || state === null ? null : checkStepState(state, event.patientId);
+      const audits = effects.flatMap((effect) =>
+        effect.type === 'audit' ? [checkAuditEntry(effect.entry)] : [],
+      );
+
+      if (closesOf(this.redis) !== closesBefore || this.redis.status !== 'ready') return null;
+      const tx = this.redis.multi();
+      if (deletes) {
+        tx.del(...Object.values(keys));
+      } else {
+        if (next === null) tx.del(keys.state);
+        else tx.set(keys.state, JSON.stringify(next));
+        tx.zadd(keys.seen, now, event.id);
+        tx.zremrangebyrank(keys.seen, 0, -(SEEN_LIMIT + 1));
+        if (audits.length > 0) tx.rpush(keys.audit, ...audits);
+      }
+      execSent = true;
+      const replies = await tx.exec();
+      if (replies === null) return null;
+      const failed = replies.find(([error]) => error !== null);
+      if (failed) throw new Error(`Transaction for patient ${event.patientId} failed: ${failed[0]?.message}`);
+      return { duplicate: false, state: next, effects };
+    } finally {
+      // A failed UNWATCH means the connection dropped, which clears the WATCH anyway.
+      if (!execSent) await this.redis.unwatch().catch(() => undefined);
+    }
+  }
+
+  async auditLog(patientId: string): Promise<AuditEntry[]> {
+    const key = this.keysOf(patientId).audit;
+    const raws = await this.redis.lrange(key, 0, -1);
+    return raws.map((raw) => parseStored(key, raw, auditEntrySchema));
+  }
+
+  /** Everything stored about a patient except the processed event ids; null when nothing is stored. */
+  async exportPatient(patientId: string): Promise<PatientExport | null> {
+    const keys = this.keysOf(patientId);
+    const replies = await this.redis.multi().get(keys.state).lrange(keys.audit, 0, -1).exec();
+    if (replies === null) throw new Error(`Export of patient ${patientId} was aborted`);
+    const [[stateError, raw], [auditError, rawAudit]] = replies as [
+      [Error | null, string | null],
+      [Error | null, string[]],
+    ];
+    if (stateError || auditError) throw stateError ?? auditError;
+    if (raw === null && rawAudit.length === 0) return null;
+
+    const state = raw === null ? null : parseState(keys.state, raw, patientId);
+    const audit = rawAudit.map((entry) => parseStored(keys.audit, entry, auditEntrySchema));
+    const rows = (state?.days ?? []).map((day) => ({
+      date: day.date,
+      outcome: day.outcome,
+      pain: day.pain,
+      difficulty: day.difficulty,
+      pain_during: day.painDuring,
+      decision: day.decision,
+      drills: day.session?.drills.map((drill) => `${drill.ladder}:${drill.level}`).join(' '),
+    }));
+    return {
+      json: JSON.stringify({ patientId, state, audit }, null, 2),
+      csv: stringify(rows, { header: true, columns: CSV_COLUMNS }),
+    };
+  }
+}
+
+function parseState(key: string, raw: string, patientId: string): PatientState {
+  const state = parseStored(key, raw, patientStateSchema);
+  if (state.id !== patientId) throw new CorruptRecordError(key, `it holds the state of patient ${state.id}`);
+  return state;
+}
+
+/** Nothing reaches Redis that a later read would refuse. */
+function checkStepState(state: PatientState, patientId: string): PatientState {
+  const result = patientStateSchema.safeParse(state);
+  if (!result.success) {
+    throw new Error(
+      `Step produced an invalid state for patient ${patientId}: ${describeIssues(result.error)}`,
+    );
+  }
+  if (result.data.id !== patientId) {
+    throw new Error(`Step produced the state of patient ${result.data.id} for patient ${patientId}`);
+  }
+  return result.data;
+}
+
+function checkAuditEntry(entry: AuditEntry): string {
+  const result = auditEntrySchema.safeParse(entry);
+  if (!result.success)
+    throw new Error(`Step produced an invalid audit entry: ${describeIssues(result.error)}`);
+  return JSON.stringify(result.data);
+}

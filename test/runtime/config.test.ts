@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/runtime/config.ts';
+
+function configErrorOf(env: NodeJS.ProcessEnv): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected loadConfig to throw a ConfigError');
+}
+
+describe('loadConfig', () => {
+  it('fills defaults for an empty environment', () => {
+    expect(loadConfig({})).toEqual({
+      redisUrl: undefined,
+      logLevel: 'info',
+      contentDir: 'content',
+      defaultLocale: 'en',
+      telegramBotToken: undefined,
+      slackBotToken: undefined,
+      slackSigningSecret: undefined,
+      slackAppToken: undefined,
+    });
+  });
+
+  it('treats empty strings as unset', () => {
+    const config = loadConfig({ REDIS_URL: '', LOG_LEVEL: '', DEFAULT_LOCALE: '', TELEGRAM_BOT_TOKEN: '' });
+    expect(config).toMatchObject({ redisUrl: undefined, logLevel: 'info', defaultLocale: 'en' });
+    expect(config.telegramBotToken).toBeUndefined();
+  });
+
+  it('reads a complete valid environment', () => {
+    const config = loadConfig({
+      REDIS_URL: 'rediss://:pw@redis.example:6380/0',
+      LOG_LEVEL: 'debug',
+      CONTENT_DIR: '/srv/content',
+      DEFAULT_LOCALE: 'de',
+      TELEGRAM_BOT_TOKEN: '123456:ABC-def_ghi',
+      SLACK_BOT_TOKEN: 'xoxb-1-2-abc',
+      SLACK_SIGNING_SECRET: '8f742231b10e8888abcd99yyyzzz85a5',
+      SLACK_APP_TOKEN: 'xapp-1-A1-abc',
+      UNRELATED: 'ignored',
+    });
+    expect(config).toEqual({
+      redisUrl: 'rediss://:pw@redis.example:6380/0',
+      logLevel: 'debug',
+      contentDir: '/srv/content',
+      defaultLocale: 'de',
+      telegramBotToken: '123456:ABC-def_ghi',
+      slackBotToken: 'xoxb-1-2-abc',
+      slackSigningSecret: '8f742231b10e8888abcd99yyyzzz85a5',
+      slackAppToken: 'xapp-1-A1-abc',
+    });
+  });
+
+  it.each([
+    ['REDIS_URL', 'http://user:hunter2@localhost:6379', 'expected a redis:// or rediss:// URL'],
+    ['REDIS_URL', 'redis//hunter2', 'expected a redis:// or rediss:// URL'],
+    ['TELEGRAM_BOT_TOKEN', 'hunter2-no-colon', 'expected a Telegram bot token'],
+    ['TELEGRAM_BOT_TOKEN', '123:hunter2\n', 'expected a Telegram bot token'],
+    ['SLACK_BOT_TOKEN', 'xoxp-hunter2', 'expected a token starting with xoxb-'],
+    ['SLACK_APP_TOKEN', 'xoxb-hunter2', 'expected a token starting with xapp-'],
+    ['SLACK_SIGNING_SECRET', 'hunter2 with spaces', 'expected a value without whitespace'],
+  ])('rejects a bad secret %s in one line without echoing it', (name, value, expected) => {
+    const error = configErrorOf({ [name]: value });
+
+    expect(error.variable).toBe(name);
+    expect(error.message.startsWith(`Invalid environment variable ${name}: ${expected}`)).toBe(true);
+    expect(error.message).not.toContain('hunter2');
+    expect(error.message).not.toMatch(/[\r\n]/);
+  });
+
+  it.each([
+    [
+      'LOG_LEVEL',
+      'verbose',
+      'Invalid environment variable LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent (got "verbose")',
+    ],
+    [
+      'DEFAULT_LOCALE',
+      'fr',
+      'Invalid environment variable DEFAULT_LOCALE: expected one of en, de (got "fr")',
+    ],
+  ])('rejects a bad %s in one line, showing the value', (name, value, message) => {
+    expect(configErrorOf({ [name]: value }).message).toBe(message);
+  });
+
+  it('keeps a value with line breaks on one line', () => {
+    const message = configErrorOf({ LOG_LEVEL: 'info\nmore\u2028end' }).message;
+    expect(message).toMatch(/^Invalid environment variable LOG_LEVEL: /);
+    expect(message).not.toMatch(/[\r\n\u2028\u2029]/);
+  });
+
+  it('names the first bad variable and lists the others on the same line', () => {
+    const error = configErrorOf({ REDIS_URL: 'nope', LOG_LEVEL: 'loud', SLACK_APP_TOKEN: 'x' });
+
+    expect(error.variable).toBe('REDIS_URL');
+    expect(error.message).toBe(
+      'Invalid environment variable REDIS_URL: expected a redis:// or rediss:// URL; also invalid: LOG_LEVEL, SLACK_APP_TOKEN',
+    );
+  });
+});

@@ -1,0 +1,367 @@
+import type { Redis } from 'ioredis';
+import { describe, expect, it } from 'vitest';
+import type { AuditEntry, Effect, InboundEvent, StepResult } from '../../src/engine/events.ts';
+import { type DayRecord, newPatient, type PatientState } from '../../src/engine/state.ts';
+import { keysOf, PatientStore, SEEN_LIMIT } from '../../src/runtime/store.ts';
+import { useRedis } from '../support/redis.ts';
+
+const fixture = useRedis();
+const NOW = Date.UTC(2024, 0, 1);
+const PATIENT = 'tg:1001';
+
+type Step = (state: PatientState | null) => StepResult<PatientState | null>;
+
+const textEvent = (id: string, patientId = PATIENT): InboundEvent => ({
+  id,
+  patientId,
+  kind: 'text',
+  text: 'hi',
+});
+
+const orNew = (state: PatientState | null, patientId = PATIENT) => state ?? newPatient(patientId, 'en', NOW);
+
+function addDay(day: DayRecord, effects: Effect[] = [], patientId = PATIENT): Step {
+  return (state) => {
+    const current = orNew(state, patientId);
+    return { state: { ...current, days: [...current.days, day] }, effects };
+  };
+}
+
+const answerStartBack: Step = (state) => {
+  const current = orNew(state);
+  const profile = { ...current.profile, startBack: [...current.profile.startBack, 1] };
+  return { state: { ...current, profile }, effects: [] };
+};
+
+const audit = (kind: AuditEntry['kind'], detail: Record<string, unknown>): Effect => ({
+  type: 'audit',
+  entry: { at: NOW, kind, detail },
+});
+
+/** Every key under the prefix; the pattern covers the `{patient}` hash tag. */
+async function keysUnder(redis: Redis, prefix: string): Promise<string[]> {
+  const found: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+    found.push(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  return found.sort();
+}
+
+/** Lets `interfere` run after the WATCHed reads and before EXEC: a deterministic race. */
+function interfereBeforeExec(client: Redis, interfere: () => Promise<void>): void {
+  const multi = client.multi.bind(client) as () => ReturnType<Redis['multi']>;
+  client.multi = (() => {
+    const tx = multi();
+    const exec = tx.exec.bind(tx);
+    tx.exec = (async () => {
+      await interfere();
+      return exec();
+    }) as typeof tx.exec;
+    return tx;
+  }) as unknown as Redis['multi'];
+}
+
+const dates = (count: number) =>
+  Array.from({ length: count }, (_, i) => `2024-02-${String(i + 1).padStart(2, '0')}`);
+
+describe('PatientStore keys', () => {
+  it('puts every key of a patient under one hash tag', () => {
+    expect(keysOf('tg:1', 'bc:')).toEqual({
+      state: 'bc:{tg:1}:state',
+      seen: 'bc:{tg:1}:seen',
+      audit: 'bc:{tg:1}:audit',
+    });
+  });
+
+  it.each(['a{b', 'a}b', 'a b', 'a\tb', ''])('rejects the patient id %j', (patientId) => {
+    expect(() => keysOf(patientId)).toThrow(/Invalid patient id/);
+  });
+});
+
+describe('PatientStore', () => {
+  it('loads null for a patient it has never seen', async () => {
+    const store = new PatientStore(fixture.redis, { prefix: fixture.prefix() });
+    expect(await store.load(PATIENT)).toBeNull();
+  });
+
+  it('loses no update when 20 connections apply to one patient at once', async () => {
+    const prefix = fixture.prefix();
+    const days = dates(20);
+    const results = await Promise.all(
+      days.map((date, i) =>
+        new PatientStore(fixture.connect(), { prefix }).apply(textEvent(`e${i}`), addDay({ date }), NOW + i),
+      ),
+    );
+
+    expect(results.every((result) => !result.duplicate)).toBe(true);
+    const stored = await new PatientStore(fixture.redis, { prefix }).load(PATIENT);
+    expect(stored?.days.map((day) => day.date).sort()).toEqual(days);
+  });
+
+  it('loses no update when 20 applies share one connection', async () => {
+    const store = new PatientStore(fixture.connect(), { prefix: fixture.prefix() });
+    const days = dates(20);
+    await Promise.all(days.map((date, i) => store.apply(textEvent(`e${i}`), addDay({ date }), NOW)));
+
+    expect((await store.load(PATIENT))?.days.map((day) => day.date).sort()).toEqual(days);
+  });
+
+  it('re-runs the step on the fresh state when another writer commits between read and EXEC', async () => {
+    const prefix = fixture.prefix();
+    const racer = fixture.connect();
+    const other = new PatientStore(fixture.connect(), { prefix });
+    let interfered = false;
+    interfereBeforeExec(racer, async () => {
+      if (interfered) return;
+      interfered = true;
+      await other.apply(textEvent('other'), addDay({ date: '2024-03-01' }), NOW);
+    });
+    let stepCalls = 0;
+    const counted: Step = (state) => {
+      stepCalls++;
+      return addDay({ date: '2024-03-02' }, [audit('decision', { attempt: stepCalls })])(state);
+    };
+
+    const result = await new PatientStore(racer, { prefix }).apply(textEvent('mine'), counted, NOW);
+
+    expect(stepCalls).toBe(2);
+    expect(result.state?.days.map((day) => day.date)).toEqual(['2024-03-01', '2024-03-02']);
+    expect((await other.load(PATIENT))?.days).toHaveLength(2);
+    // The aborted attempt's audit entry was never written: audit commits with the state or not at all.
+    expect(await other.auditLog(PATIENT)).toEqual([{ at: NOW, kind: 'decision', detail: { attempt: 2 } }]);
+  });
+
+  it('gives up with a clear error when the patient stays contended, leaving the event unprocessed', async () => {
+    const prefix = fixture.prefix();
+    const racer = fixture.connect();
+    const other = new PatientStore(fixture.connect(), { prefix });
+    let round = 0;
+    interfereBeforeExec(racer, async () => {
+      round++;
+      await other.apply(textEvent(`other-${round}`), answerStartBack, NOW);
+    });
+    const store = new PatientStore(racer, { prefix, maxAttempts: 5 });
+
+    await expect(store.apply(textEvent('mine'), addDay({ date: '2024-03-02' }), NOW)).rejects.toThrow(
+      /too contended/,
+    );
+    expect(round).toBe(5);
+    expect(await fixture.redis.zscore(keysOf(PATIENT, prefix).seen, 'mine')).toBeNull();
+    expect((await other.load(PATIENT))?.days).toEqual([]);
+  });
+
+  it('treats a connection closed between WATCH and EXEC as a conflict', async () => {
+    const client = fixture.connect();
+    const store = new PatientStore(client, { prefix: fixture.prefix() });
+    let stepCalls = 0;
+    const step: Step = (state) => {
+      stepCalls++;
+      // Stands in for a reconnect: the store only learns of one through this event.
+      if (stepCalls === 1) client.emit('close');
+      return answerStartBack(state);
+    };
+
+    const result = await store.apply(textEvent('e1'), step, NOW);
+
+    expect(stepCalls).toBe(2);
+    expect(result.state?.profile.startBack).toEqual([1]);
+  });
+
+  it('processes a repeated event id once and reports the repeat as a duplicate', async () => {
+    const prefix = fixture.prefix();
+    const store = new PatientStore(fixture.redis, { prefix });
+    const first = await store.apply(textEvent('update-7'), answerStartBack, NOW);
+    const storedBefore = await fixture.redis.get(keysOf(PATIENT, prefix).state);
+    let stepCalls = 0;
+
+    const again = await store.apply(
+      textEvent('update-7'),
+      (state) => {
+        stepCalls++;
+        return answerStartBack(state);
+      },
+      NOW + 1,
+    );
+
+    expect(first.duplicate).toBe(false);
+    expect(again).toEqual({ duplicate: true, state: first.state, effects: [] });
+    expect(stepCalls).toBe(0);
+    expect(await fixture.redis.get(keysOf(PATIENT, prefix).state)).toBe(storedBefore);
+    expect(again.state?.profile.startBack).toEqual([1]);
+  });
+
+  it('writes audit effects to the audit list and returns every effect after the commit', async () => {
+    const store = new PatientStore(fixture.redis, { prefix: fixture.prefix() });
+    const send: Effect = { type: 'send', message: { text: 'hello' } };
+    const effects = [audit('consent', { given: true }), send, audit('status', { to: 'onboarding' })];
+
+    const result = await store.apply(textEvent('e1'), addDay({ date: '2024-01-01' }, effects), NOW);
+
+    expect(result.effects).toEqual(effects);
+    expect(await store.auditLog(PATIENT)).toEqual([
+      { at: NOW, kind: 'consent', detail: { given: true } },
+      { at: NOW, kind: 'status', detail: { to: 'onboarding' } },
+    ]);
+  });
+
+  it('removes every key of the patient on a delete effect and leaves other patients alone', async () => {
+    const prefix = fixture.prefix();
+    const store = new PatientStore(fixture.redis, { prefix });
+    await store.apply(
+      textEvent('e1'),
+      addDay({ date: '2024-01-01' }, [audit('consent', { given: true })]),
+      NOW,
+    );
+    await store.apply(textEvent('e2', 'tg:2'), addDay({ date: '2024-01-01' }, [], 'tg:2'), NOW);
+    expect(await keysUnder(fixture.redis, `${prefix}{${PATIENT}}`)).toHaveLength(3);
+
+    const result = await store.apply(
+      textEvent('e3'),
+      (state) => ({ state, effects: [{ type: 'delete' }] }),
+      NOW,
+    );
+
+    expect(result).toEqual({ duplicate: false, state: null, effects: [{ type: 'delete' }] });
+    expect(await keysUnder(fixture.redis, prefix)).toEqual(
+      Object.values(keysOf('tg:2', prefix))
+        .filter((key) => !key.endsWith(':audit'))
+        .sort(),
+    );
+    expect(await store.load(PATIENT)).toBeNull();
+  });
+
+  it('deletes the state but keeps the audit and the seen ids when the step returns null', async () => {
+    const prefix = fixture.prefix();
+    const store = new PatientStore(fixture.redis, { prefix });
+    await store.apply(textEvent('e1'), answerStartBack, NOW);
+
+    const result = await store.apply(
+      textEvent('e2'),
+      () => ({ state: null, effects: [audit('consent', {})] }),
+      NOW,
+    );
+
+    expect(result.state).toBeNull();
+    expect(await store.load(PATIENT)).toBeNull();
+    expect(await store.auditLog(PATIENT)).toHaveLength(1);
+    expect(await fixture.redis.zrange(keysOf(PATIENT, prefix).seen, 0, -1)).toEqual(['e1', 'e2']);
+  });
+
+  it('keeps only the newest processed event ids', async () => {
+    const prefix = fixture.prefix();
+    const seenKey = keysOf(PATIENT, prefix).seen;
+    const old = Array.from({ length: SEEN_LIMIT }, (_, i) => [i, `old-${i}`]).flat();
+    await fixture.redis.zadd(seenKey, ...old);
+
+    await new PatientStore(fixture.redis, { prefix }).apply(textEvent('new'), answerStartBack, NOW);
+
+    expect(await fixture.redis.zcard(seenKey)).toBe(SEEN_LIMIT);
+    expect(await fixture.redis.zscore(seenKey, 'old-0')).toBeNull();
+    expect(await fixture.redis.zscore(seenKey, 'new')).not.toBeNull();
+  });
+
+  it('refuses to store a state the schema rejects, writing nothing', async () => {
+    const prefix = fixture.prefix();
+    const store = new PatientStore(fixture.redis, { prefix });
+    const broken: Step = (state) => ({ state: { ...orNew(state), locale: 'fr' as 'en' }, effects: [] });
+
+    await expect(store.apply(textEvent('e1'), broken, NOW)).rejects.toThrow(
+      /invalid state for patient tg:1001: locale/,
+    );
+    expect(await keysUnder(fixture.redis, prefix)).toEqual([]);
+  });
+
+  it('throws naming the key when the stored state is not JSON', async () => {
+    const prefix = fixture.prefix();
+    const key = keysOf(PATIENT, prefix).state;
+    await fixture.redis.set(key, '{not json');
+    const store = new PatientStore(fixture.redis, { prefix });
+
+    await expect(store.load(PATIENT)).rejects.toThrow(`Stored value at ${key} is invalid: not valid JSON`);
+  });
+
+  it('throws naming the key and the bad field when the stored state has the wrong shape', async () => {
+    const prefix = fixture.prefix();
+    const key = keysOf(PATIENT, prefix).state;
+    const wrong = {
+      ...newPatient(PATIENT, 'en', NOW),
+      profile: { startBack: 'yes', deficits: [], redFlags: [] },
+    };
+    await fixture.redis.set(key, JSON.stringify(wrong));
+    const store = new PatientStore(fixture.redis, { prefix });
+    let stepCalls = 0;
+
+    await expect(store.load(PATIENT)).rejects.toThrow(`Stored value at ${key} is invalid: profile.startBack`);
+    await expect(
+      store.apply(
+        textEvent('e1'),
+        (state) => {
+          stepCalls++;
+          return answerStartBack(state);
+        },
+        NOW,
+      ),
+    ).rejects.toThrow(key);
+    expect(stepCalls).toBe(0);
+  });
+
+  it('throws when a key holds another patient’s state', async () => {
+    const prefix = fixture.prefix();
+    const key = keysOf(PATIENT, prefix).state;
+    await fixture.redis.set(key, JSON.stringify(newPatient('tg:other', 'en', NOW)));
+
+    await expect(new PatientStore(fixture.redis, { prefix }).load(PATIENT)).rejects.toThrow(
+      `Stored value at ${key} is invalid: it holds the state of patient tg:other`,
+    );
+  });
+
+  it('exports the state and audit as JSON and one CSV row per day', async () => {
+    const store = new PatientStore(fixture.redis, { prefix: fixture.prefix() });
+    const session = {
+      drills: [
+        { ladder: 'deep_core' as const, level: 2 },
+        { ladder: 'glutes' as const, level: 1 },
+      ],
+      minimal: false,
+    };
+    await store.apply(
+      textEvent('e1'),
+      addDay({ date: '2024-01-01' }, [audit('consent', { given: true })]),
+      NOW,
+    );
+    await store.apply(
+      textEvent('e2'),
+      addDay({
+        date: '2024-01-02',
+        session,
+        outcome: 'done',
+        pain: 3,
+        difficulty: 'about_right',
+        painDuring: 'mild',
+        decision: 'hold',
+      }),
+      NOW,
+    );
+
+    const exported = await store.exportPatient(PATIENT);
+
+    const json = JSON.parse(exported?.json ?? 'null');
+    expect(json.patientId).toBe(PATIENT);
+    expect(json.state.days).toHaveLength(2);
+    expect(json.audit).toEqual([{ at: NOW, kind: 'consent', detail: { given: true } }]);
+    expect(exported?.json).toContain('\n  "state"');
+    expect(exported?.csv.trimEnd().split('\n')).toEqual([
+      'date,outcome,pain,difficulty,pain_during,decision,drills',
+      '2024-01-01,,,,,,',
+      '2024-01-02,done,3,about_right,mild,hold,deep_core:2 glutes:1',
+    ]);
+  });
+
+  it('exports nothing for a patient with no data', async () => {
+    const store = new PatientStore(fixture.redis, { prefix: fixture.prefix() });
+    expect(await store.exportPatient(PATIENT)).toBeNull();
+  });
+});
