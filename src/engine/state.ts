@@ -100,6 +100,7 @@ export const QUESTIONS = [
   'pain_during',
   'recheck', // weekly emergency re-screen, i: item index
   'settings',
+  'reminder_time',
   'language',
   'vacation',
   'delete_confirm',
@@ -112,7 +113,9 @@ export const askSchema = z.strictObject({
   q: z.enum(QUESTIONS),
   i: z.int().min(0),
   /** Where to return after a detour (settings during onboarding, recheck before the session). */
-  then: z.enum(['session', 'settings_done', 'onboarding_done']).optional(),
+  then: z.enum(['session', 'settings']).optional(),
+  /** The question a detour interrupted (a red-flag re-check prompted by free text), to return to. */
+  prev: z.strictObject({ q: z.enum(QUESTIONS), i: z.int().min(0) }).optional(),
 });
 export type Ask = z.infer<typeof askSchema>;
 
@@ -150,12 +153,17 @@ export const patientStateSchema = z.strictObject({
   resumeTo: z.enum(['onboarding', 'active']).optional(),
   createdAt: z.number(),
   ask: askSchema.nullable(),
+  /** The last question number used, so numbers never repeat even after a question is cleared. */
+  lastSeq: z.int().min(0),
   profile: profileSchema,
   schedule: scheduleSchema,
   levels: z.partialRecord(z.enum(LADDER_IDS), ladderStateSchema),
   days: z.array(dayRecordSchema),
   levelChanges: z.array(levelChangeSchema),
   vacationUntil: localDateSchema.nullable(),
+  pausedBy: z.enum(['patient', 'coach']).nullable(),
+  /** Last local date the patient said anything; silence is counted from here. */
+  lastHeardOn: localDateSchema.nullable(),
   lastScreenOn: localDateSchema.nullable(),
   /** Local dates on which a non-adherence message was already sent, so none repeats. */
   nudges: z.strictObject({
@@ -183,12 +191,15 @@ export function newPatient(id: string, locale: PatientState['locale'], now: numb
     status: 'new',
     createdAt: now,
     ask: null,
+    lastSeq: 0,
     profile: { startBack: [], deficits: [], redFlags: [] },
     schedule: DEFAULT_SCHEDULE,
     levels: {},
     days: [],
     levelChanges: [],
     vacationUntil: null,
+    pausedBy: null,
+    lastHeardOn: null,
     lastScreenOn: null,
     nudges: { minimalOn: null, silentOn: null, coachSilentOn: null },
     coachCode: null,

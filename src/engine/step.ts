@@ -1,0 +1,106 @@
+import { mentionsEmergency } from '../clinical/redFlags.ts';
+import type { Content } from '../content/content.ts';
+import { isValidZone } from '../time/local.ts';
+import { runCoachAction } from './coach.ts';
+import { runCommand } from './commands.ts';
+import type { InboundEvent, StepResult } from './events.ts';
+import { accepts, interpret } from './questions.ts';
+import { answer, ask, reAsk } from './flow.ts';
+import { newPatient, type PatientState, type Question } from './state.ts';
+import { runTimer } from './timers.ts';
+import { Turn } from './turn.ts';
+
+/** What to say when a typed answer is not understood, by the kind of answer expected. */
+const REPROMPT: Partial<Record<Question, string>> = {
+  baseline: 'reprompt.scale',
+  pain: 'reprompt.scale',
+  drill_time: 'reprompt.time',
+  reminder_time: 'reprompt.time',
+  timezone: 'reprompt.timezone',
+  quiet_hours: 'reprompt.window',
+  vacation: 'reprompt.vacation',
+};
+
+const DETOURABLE: ReadonlySet<string> = new Set(['new', 'declined', 'escalated']);
+
+function onText(turn: Turn, text: string): void {
+  const { state } = turn;
+  if (state.status === 'new' || state.status === 'declined') return runCommand(turn, 'start', '');
+  // Free text that sounds like an emergency symptom asks the emergency questions again, at once.
+  if (!DETOURABLE.has(state.status) && state.ask?.q !== 'recheck' && mentionsEmergency(turn.content, text)) {
+    const prev = state.ask ? { q: state.ask.q, i: state.ask.i } : undefined;
+    turn.say(turn.t('recheck.from_text'));
+    return ask(turn, 'recheck', 0, prev ? { prev } : {});
+  }
+  const pending = state.ask;
+  if (!pending) {
+    if (state.status === 'escalated') return turn.say(turn.t('hold.escalated'));
+    if (state.status === 'clinician_hold') return turn.say(turn.t('hold.clinician'));
+    return turn.say(turn.t('error.no_question'));
+  }
+  const value = interpret(turn, pending, text);
+  if (value === undefined || !accepts(turn, pending, value)) {
+    turn.say(turn.t(REPROMPT[pending.q] ?? 'reprompt.buttons'));
+    return reAsk(turn);
+  }
+  answer(turn, pending, value);
+}
+
+function onChoice(turn: Turn, seq: number, value: string): void {
+  const pending = turn.state.ask;
+  if (!pending || pending.seq !== seq) {
+    // An old button: the question it belonged to has moved on. Say so and show where we are.
+    turn.say(turn.t('error.stale'));
+    return reAsk(turn);
+  }
+  if (!accepts(turn, pending, value)) {
+    turn.say(turn.t('reprompt.buttons'));
+    return reAsk(turn);
+  }
+  answer(turn, pending, value);
+}
+
+/**
+ * The engine: one event in, the next state and the effects out. Pure: no I/O, no clock (now is
+ * passed in), no randomness. A null state is a patient we have never seen; a null result means
+ * the patient's data is to be deleted (or, for a timer about an unknown patient, nothing exists).
+ */
+export function step(
+  previous: PatientState | null,
+  event: InboundEvent,
+  now: number,
+  content: Content,
+): StepResult<PatientState | null> {
+  if (previous === null && (event.kind === 'timer' || event.kind === 'coach')) return { state: null, effects: [] };
+  const start = previous ?? newPatient(event.patientId, event.localeHint ?? 'en', now);
+  const turn = new Turn(structuredClone(start), now, content);
+  const { state } = turn;
+  if (state.status === 'new' && event.tzHint && isValidZone(event.tzHint)) {
+    state.schedule = { ...state.schedule, timezone: event.tzHint };
+  }
+  if (event.kind !== 'timer' && event.kind !== 'coach' && !['new', 'declined'].includes(state.status)) {
+    state.lastHeardOn = turn.today;
+  }
+  switch (event.kind) {
+    case 'command':
+      runCommand(turn, event.command.toLowerCase(), event.args);
+      break;
+    case 'text': {
+      const command = event.text.trim().match(/^\/([a-z]+)(?:@\S+)?\s*(.*)$/is);
+      if (command) runCommand(turn, (command[1] ?? '').toLowerCase(), command[2] ?? '');
+      else onText(turn, event.text);
+      break;
+    }
+    case 'choice':
+      onChoice(turn, event.seq, event.value);
+      break;
+    case 'timer':
+      runTimer(turn, event.timer);
+      break;
+    case 'coach':
+      runCoachAction(turn, event.coachId, event.command);
+      break;
+  }
+  const deleted = turn.effects.some((e) => e.type === 'delete');
+  return { state: deleted ? null : turn.state, effects: turn.effects };
+}

@@ -1,0 +1,66 @@
+import { reAsk, ask, inQuietHours, onVacation, pushSession, todaysPlan } from './flow.ts';
+import { daysBetween } from '../time/local.ts';
+import type { Timer } from './events.ts';
+import type { Turn } from './turn.ts';
+
+/** Days since the patient last said anything, with a holiday not counted as silence. */
+function silentDays(turn: Turn): number {
+  const { lastHeardOn, vacationUntil } = turn.state;
+  const from = [lastHeardOn, vacationUntil].filter((d): d is string => d !== null).sort().pop();
+  return from === undefined ? 0 : daysBetween(from, turn.today);
+}
+
+/** The day's push: the drills, a weekly red-flag re-check first, and gentle nudges when silent. */
+function drillsDue(turn: Turn): void {
+  const { state } = turn;
+  if (state.status !== 'active' || onVacation(turn) || inQuietHours(turn)) return;
+  const day = turn.day();
+  // At most one drills push per local date, whatever the schedule or the patient did first.
+  if (day.session !== undefined || day.pushedAt !== undefined) return;
+  day.pushedAt = turn.now;
+
+  const silent = silentDays(turn);
+  let intro: string | undefined;
+  if (silent >= 7 && (state.nudges.coachSilentOn === null || state.nudges.coachSilentOn < (state.lastHeardOn ?? ''))) {
+    state.nudges.coachSilentOn = turn.today;
+    turn.alert('silent', { key: 'alert.silent', params: { days: silent } });
+  }
+  if (silent >= 3 && (state.nudges.silentOn === null || state.nudges.silentOn < (state.lastHeardOn ?? ''))) {
+    state.nudges.silentOn = turn.today;
+    intro = turn.t('nudge.silent');
+  }
+  if (state.lastScreenOn === null || daysBetween(state.lastScreenOn, turn.today) >= 7) {
+    if (intro) turn.say(intro);
+    return ask(turn, 'recheck', 0, { then: 'session' });
+  }
+  const plan = todaysPlan(turn);
+  pushSession(turn, plan, plan.minimal ? turn.t('nudge.minimal') : intro);
+}
+
+function checkinReminder(turn: Turn): void {
+  const { state } = turn;
+  if (state.status !== 'active' || inQuietHours(turn)) return;
+  const day = turn.findDay();
+  if (!day?.session || day.pain !== undefined || day.remindedAt !== undefined) return;
+  day.remindedAt = turn.now;
+  turn.say(turn.t('reminder'));
+  if (state.ask && ['outcome', 'pain', 'difficulty', 'pain_during'].includes(state.ask.q)) reAsk(turn);
+  else ask(turn, day.outcome === undefined ? 'outcome' : 'pain');
+}
+
+function snoozeDue(turn: Turn): void {
+  const day = turn.findDay();
+  if (turn.state.status !== 'active' || inQuietHours(turn) || !day?.session || day.outcome !== undefined) return;
+  pushSession(turn, day.session);
+}
+
+export function runTimer(turn: Turn, timer: Timer): void {
+  switch (timer) {
+    case 'drills_due':
+      return drillsDue(turn);
+    case 'checkin_reminder':
+      return checkinReminder(turn);
+    case 'snooze_due':
+      return snoozeDue(turn);
+  }
+}

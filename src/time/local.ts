@@ -1,0 +1,98 @@
+import { DateTime, IANAZone } from 'luxon';
+
+/** Local calendar date (YYYY-MM-DD) of an instant in an IANA zone. */
+export function localDate(now: number, timezone: string): string {
+  return DateTime.fromMillis(now, { zone: timezone }).toISODate() ?? '1970-01-01';
+}
+
+/** Minutes since local midnight. */
+export function localMinutes(now: number, timezone: string): number {
+  const t = DateTime.fromMillis(now, { zone: timezone });
+  return t.hour * 60 + t.minute;
+}
+
+export function wallMinutes(wallTime: string): number {
+  const [h, m] = wallTime.split(':').map(Number);
+  return (h ?? 0) * 60 + (m ?? 0);
+}
+
+export function formatWallTime(minutes: number): string {
+  const m = ((minutes % 1440) + 1440) % 1440;
+  return `${String(Math.floor(m / 60)).padStart(2, '0')}:${String(m % 60).padStart(2, '0')}`;
+}
+
+/** Whether a wall time falls in [start, end), a window that may wrap past midnight. */
+export function inWindow(minutes: number, start: string, end: string): boolean {
+  const s = wallMinutes(start);
+  const e = wallMinutes(end);
+  if (s === e) return false;
+  return s < e ? minutes >= s && minutes < e : minutes >= s || minutes < e;
+}
+
+export function addDays(date: string, days: number): string {
+  return DateTime.fromISO(date, { zone: 'UTC' }).plus({ days }).toISODate() ?? date;
+}
+
+/** Whole days from a to b (b later gives a positive number). */
+export function daysBetween(a: string, b: string): number {
+  return Math.round(
+    DateTime.fromISO(b, { zone: 'UTC' }).diff(DateTime.fromISO(a, { zone: 'UTC' }), 'days').days,
+  );
+}
+
+export function isValidZone(name: string): boolean {
+  return IANAZone.isValidZone(name);
+}
+
+export function isValidDate(date: string): boolean {
+  return /^\d{4}-\d{2}-\d{2}$/.test(date) && DateTime.fromISO(date).isValid;
+}
+
+const zoneNames: readonly string[] = Intl.supportedValuesOf('timeZone');
+const squash = (s: string) =>
+  s
+    .toLowerCase()
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^a-z]/g, '');
+
+/**
+ * An IANA zone from what a person types: "Europe/Berlin", "berlin", "New York", "los angeles".
+ * Returns undefined when nothing, or more than one zone, matches.
+ */
+export function resolveZone(text: string): string | undefined {
+  const trimmed = text.trim();
+  if (trimmed === '') return undefined;
+  if (/^utc$|^gmt$/i.test(trimmed)) return 'UTC';
+  const exact = zoneNames.find((z) => z.toLowerCase() === trimmed.toLowerCase());
+  if (exact) return exact;
+  if (trimmed.includes('/') && isValidZone(trimmed)) return IANAZone.create(trimmed).name;
+  const wanted = squash(trimmed);
+  if (wanted.length < 3) return undefined;
+  const byCity = zoneNames.filter((z) => squash(z.split('/').pop() ?? '') === wanted);
+  return byCity.length === 1 ? byCity[0] : undefined;
+}
+
+/**
+ * The first instant after `after` at which the local wall time in `zone` is `wallTime`. A wall time
+ * that does not exist that day (spring forward) gives the first valid minute after it; one that
+ * exists twice (fall back) gives the first of the two, so a daily push fires once.
+ */
+export function nextWallTime(after: number, wallTime: string, zone: string): number {
+  const wanted = wallMinutes(wallTime);
+  const startDay = DateTime.fromMillis(after, { zone }).startOf('day');
+  for (let offset = 0; offset <= 2; offset++) {
+    const day = startDay.plus({ days: offset });
+    let at = day.set({ hour: Math.floor(wanted / 60), minute: wanted % 60, second: 0, millisecond: 0 });
+    if (at.hour * 60 + at.minute !== wanted) {
+      // In a gap luxon moves forward by the gap's length; step back to the transition instant.
+      while (true) {
+        const earlier = at.minus({ minutes: 1 });
+        if (!earlier.hasSame(day, 'day') || earlier.hour * 60 + earlier.minute < wanted) break;
+        at = earlier;
+      }
+    }
+    if (at.toMillis() > after) return at.toMillis();
+  }
+  throw new Error(`no ${wallTime} in ${zone} after ${new Date(after).toISOString()}`);
+}
