@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, join, resolve } from 'node:path';
 
 export const REDIS_SERVER_MISSING =
   'redis-server is not installed: install it (e.g. apt-get install redis-server) or set REDIS_URL';
@@ -40,7 +40,8 @@ export async function startPrivateRedis(
 ): Promise<PrivateRedis> {
   if (!hasRedisServer()) throw new Error(REDIS_SERVER_MISSING);
   const ownDir = opts.dir === undefined ? await mkdtemp(join(tmpdir(), 'backcoach-redis-')) : null;
-  const dir = opts.dir ?? (ownDir as string);
+  const dir = opts.dir === undefined ? (ownDir as string) : resolve(opts.dir);
+  if (opts.dir !== undefined) await mkdir(dir, { recursive: true });
   try {
     // The free port can be taken by someone else before redis binds it; a fresh port usually works.
     for (let attempt = 1; ; attempt++) {

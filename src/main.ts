@@ -1,0 +1,94 @@
+import { userInfo } from 'node:os';
+import { parseArgs } from 'node:util';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { SimulatedClock, TerminalChat } from '../adapters/terminal/chat.ts';
+import type { Locale } from './content/schema.ts';
+import { CoachRuntime } from './runtime/coach.ts';
+import { ConfigError, loadConfig } from './runtime/config.ts';
+import { ContentError, loadContent } from './runtime/content-loader.ts';
+import { hasRedisServer, REDIS_SERVER_MISSING, startPrivateRedis } from './runtime/redis-server.ts';
+import { PatientStore } from './runtime/store.ts';
+import { isValidZone } from './time/local.ts';
+
+/** Start-up problems the operator can fix: one line on stderr, exit code 2. */
+function fail(message: string): never {
+  process.stderr.write(`backcoach: ${message}\n`);
+  process.exit(2);
+}
+
+function cliOptions() {
+  try {
+    return parseArgs({
+      options: {
+        clock: { type: 'string' },
+        user: { type: 'string' },
+        tz: { type: 'string' },
+      },
+    }).values;
+  } catch (error) {
+    return fail(error instanceof Error ? error.message : String(error));
+  }
+}
+
+async function main(): Promise<void> {
+  const options = cliOptions();
+  let config: ReturnType<typeof loadConfig>;
+  let content: ReturnType<typeof loadContent>;
+  try {
+    config = loadConfig(process.env);
+    content = loadContent(config.contentDir);
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof ContentError) fail(error.message);
+    throw error;
+  }
+  const start = options.clock === undefined ? undefined : Date.parse(options.clock);
+  if (start !== undefined && Number.isNaN(start)) fail(`--clock: expected an ISO date-time like 2026-03-01T07:00, got ${options.clock}`);
+  const timezone = options.tz ?? Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'UTC';
+  if (!isValidZone(timezone)) fail(`--tz: ${timezone} is not an IANA timezone such as Europe/Berlin`);
+
+  if (config.telegramBotToken || config.slackBotToken) {
+    process.stderr.write('backcoach: platform tokens are set, but this version runs the terminal chat only\n');
+  }
+
+  let redisUrl = config.redisUrl;
+  let stopPrivate: (() => Promise<void>) | undefined;
+  if (redisUrl === undefined) {
+    if (!hasRedisServer()) fail(REDIS_SERVER_MISSING);
+    const server = await startPrivateRedis({ appendOnly: true, dir: '.data/redis' });
+    redisUrl = server.url;
+    stopPrivate = () => server.stop();
+  }
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3, lazyConnect: true });
+  try {
+    await redis.connect();
+  } catch (error) {
+    fail(`cannot reach Redis at REDIS_URL: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  // In the terminal the chat owns the screen, so logs go to a file.
+  const log = pino({ level: config.logLevel }, pino.destination({ dest: '.data/backcoach.log', mkdir: true }));
+  const store = new PatientStore(redis);
+  const clock = new SimulatedClock(start);
+  const patientId = `terminal:${(options.user ?? userInfo().username).replace(/[^\w.-]/g, '_')}`;
+  const locale: Locale = process.env.LANG?.startsWith('de') ? 'de' : config.defaultLocale;
+  const chat = new TerminalChat({
+    input: process.stdin,
+    output: process.stdout,
+    patientId,
+    locale,
+    timezone,
+    clock,
+    exportDir: 'exports',
+  });
+  const runtime = new CoachRuntime(store, content, chat.ports, clock.now, log);
+  chat.attach(runtime);
+  const existing = await store.load(patientId);
+  if (existing?.status === 'active') chat.timers.set(patientId, existing.schedule);
+  if (existing === null) await chat.send('/start');
+
+  await chat.run();
+  await redis.quit();
+  await stopPrivate?.();
+}
+
+await main();

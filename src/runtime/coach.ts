@@ -1,0 +1,87 @@
+import type { Logger } from 'pino';
+import { type Content, render } from '../content/content.ts';
+import type { CoachAlert, Effect, InboundEvent, OutboundMessage, Timer } from '../engine/events.ts';
+import { inboundEventSchema } from '../engine/events.ts';
+import type { PatientState, Reason, Schedule } from '../engine/state.ts';
+import { step } from '../engine/step.ts';
+import type { PatientExport, PatientStore } from './store.ts';
+
+/** What the shell does with the engine's effects; each platform or test supplies its own. */
+export interface EffectPorts {
+  send(patientId: string, message: OutboundMessage): Promise<void>;
+  alertCoach(alert: { patientId: string; coachCode: string | null; alert: CoachAlert; text: string }): Promise<void>;
+  schedule(patientId: string, schedule: Schedule | null): Promise<void>;
+  wakeAt(patientId: string, at: number, timer: Timer): Promise<void>;
+  deliverExport(patientId: string, data: PatientExport): Promise<void>;
+}
+
+export class InvalidEventError extends Error {
+  override name = 'InvalidEventError';
+}
+
+/**
+ * The imperative shell around the engine: validates an event, runs one atomic step against the
+ * store, then performs the effects. Effects run only after the commit, so a failed write sends
+ * nothing; a failed effect is logged with ids and re-thrown, never swallowed.
+ */
+export class CoachRuntime {
+  constructor(
+    private readonly store: PatientStore,
+    private readonly content: Content,
+    private readonly ports: EffectPorts,
+    private readonly clock: () => number,
+    private readonly log: Logger,
+  ) {}
+
+  async handle(input: unknown): Promise<{ duplicate: boolean; state: PatientState | null }> {
+    const parsed = inboundEventSchema.safeParse(input);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new InvalidEventError(`invalid event at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`);
+    }
+    const event: InboundEvent = parsed.data;
+    const now = this.clock();
+    const result = await this.store.apply(event, (state) => step(state, event, now, this.content), now);
+    this.log.debug({ eventId: event.id, patientId: event.patientId, kind: event.kind, duplicate: result.duplicate }, 'event');
+    const before = result.state;
+    for (const effect of result.effects) {
+      try {
+        await this.perform(event.patientId, effect, before);
+      } catch (error) {
+        this.log.error({ err: error, eventId: event.id, patientId: event.patientId, effect: effect.type }, 'effect failed');
+        throw error;
+      }
+    }
+    return { duplicate: result.duplicate, state: result.state };
+  }
+
+  private async perform(patientId: string, effect: Effect, state: PatientState | null) {
+    switch (effect.type) {
+      case 'send':
+        return this.ports.send(patientId, effect.message);
+      case 'alert_coach':
+        return this.ports.alertCoach({
+          patientId,
+          coachCode: state?.coachCode ?? null,
+          alert: effect.alert,
+          text: this.renderReason(state, effect.reason),
+        });
+      case 'schedule':
+        return this.ports.schedule(patientId, effect.schedule);
+      case 'wake_at':
+        return this.ports.wakeAt(patientId, effect.at, effect.timer);
+      case 'export': {
+        const data = await this.store.exportPatient(patientId);
+        if (data) await this.ports.deliverExport(patientId, data);
+        return;
+      }
+      case 'audit':
+      case 'delete':
+        return; // committed by the store in the step's transaction
+    }
+  }
+
+  private renderReason(state: PatientState | null, reason: Reason): string {
+    return render(this.content, state?.locale ?? 'en', reason.key, reason.params);
+  }
+}
