@@ -25,7 +25,9 @@ const DETOURABLE: ReadonlySet<string> = new Set(['new', 'declined', 'escalated']
 
 function onText(turn: Turn, text: string): void {
   const { state } = turn;
-  if (state.status === 'new' || state.status === 'declined') return runCommand(turn, 'start', '');
+  if ((state.status === 'new' && state.ask === null) || state.status === 'declined') {
+    return runCommand(turn, 'start', '');
+  }
   // Free text that sounds like an emergency symptom asks the emergency questions again, at once.
   if (!DETOURABLE.has(state.status) && state.ask?.q !== 'recheck' && mentionsEmergency(turn.content, text)) {
     const prev = state.ask ? { q: state.ask.q, i: state.ask.i } : undefined;

@@ -20,21 +20,22 @@ function drillsDue(turn: Turn): void {
   day.pushedAt = turn.now;
 
   const silent = silentDays(turn);
-  let intro: string | undefined;
+  const intro: string[] = [];
   if (silent >= 7 && (state.nudges.coachSilentOn === null || state.nudges.coachSilentOn < (state.lastHeardOn ?? ''))) {
     state.nudges.coachSilentOn = turn.today;
     turn.alert('silent', { key: 'alert.silent', params: { days: silent } });
   }
   if (silent >= 3 && (state.nudges.silentOn === null || state.nudges.silentOn < (state.lastHeardOn ?? ''))) {
     state.nudges.silentOn = turn.today;
-    intro = turn.t('nudge.silent');
+    intro.push(turn.t('nudge.silent'));
   }
   if (state.lastScreenOn === null || daysBetween(state.lastScreenOn, turn.today) >= 7) {
-    if (intro) turn.say(intro);
+    if (intro.length) turn.say(intro.join('\n\n'));
     return ask(turn, 'recheck', 0, { then: 'session' });
   }
   const plan = todaysPlan(turn);
-  pushSession(turn, plan, plan.minimal ? turn.t('nudge.minimal') : intro);
+  if (plan.minimal) intro.push(turn.t('nudge.minimal'));
+  pushSession(turn, plan, intro.join('\n\n') || undefined);
 }
 
 function checkinReminder(turn: Turn): void {
