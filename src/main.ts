@@ -43,12 +43,15 @@ async function main(): Promise<void> {
     throw error;
   }
   const start = options.clock === undefined ? undefined : Date.parse(options.clock);
-  if (start !== undefined && Number.isNaN(start)) fail(`--clock: expected an ISO date-time like 2026-03-01T07:00, got ${options.clock}`);
+  if (start !== undefined && Number.isNaN(start))
+    fail(`--clock: expected an ISO date-time like 2026-03-01T07:00, got ${options.clock}`);
   const timezone = options.tz ?? Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'UTC';
   if (!isValidZone(timezone)) fail(`--tz: ${timezone} is not an IANA timezone such as Europe/Berlin`);
 
   if (config.telegramBotToken || config.slackBotToken) {
-    process.stderr.write('backcoach: platform tokens are set, but this version runs the terminal chat only\n');
+    process.stderr.write(
+      'backcoach: platform tokens are set, but this version runs the terminal chat only\n',
+    );
   }
 
   let redisUrl = config.redisUrl;
@@ -66,7 +69,10 @@ async function main(): Promise<void> {
     fail(`cannot reach Redis at REDIS_URL: ${error instanceof Error ? error.message : String(error)}`);
   }
   // In the terminal the chat owns the screen, so logs go to a file.
-  const log = pino({ level: config.logLevel }, pino.destination({ dest: '.data/backcoach.log', mkdir: true }));
+  const log = pino(
+    { level: config.logLevel },
+    pino.destination({ dest: '.data/backcoach.log', mkdir: true }),
+  );
   const store = new PatientStore(redis);
   const clock = new SimulatedClock(start);
   const patientId = `terminal:${(options.user ?? userInfo().username).replace(/[^\w.-]/g, '_')}`;

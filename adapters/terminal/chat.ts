@@ -3,8 +3,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
-import type { Choice, OutboundMessage } from '../../src/engine/events.ts';
 import type { Locale } from '../../src/content/schema.ts';
+import type { Choice, OutboundMessage } from '../../src/engine/events.ts';
 import type { CoachRuntime, EffectPorts } from '../../src/runtime/coach.ts';
 import { LocalTimers } from './local-timers.ts';
 
@@ -111,7 +111,11 @@ export class TerminalChat {
     if (cmd === 'quit') return false;
     let target: number | undefined;
     if (cmd === 'tomorrow' || cmd === 'evening') {
-      target = this.timers.next(this.opts.patientId, cmd === 'tomorrow' ? 'drills_due' : 'checkin_reminder', before);
+      target = this.timers.next(
+        this.opts.patientId,
+        cmd === 'tomorrow' ? 'drills_due' : 'checkin_reminder',
+        before,
+      );
       if (target === undefined) {
         this.write('[no schedule yet: finish setting up first]\n');
         return true;
@@ -147,7 +151,9 @@ export class TerminalChat {
     // A bare number picks a button, except where the buttons are themselves numbers (pain 0–10).
     const isScale = this.lastChoices?.choices.every((c) => /^\d+$/.test(c.label)) ?? false;
     if (picked && this.lastChoices && !isScale) {
-      await this.runtime?.handle(this.event({ kind: 'choice', seq: this.lastChoices.seq, value: picked.value }));
+      await this.runtime?.handle(
+        this.event({ kind: 'choice', seq: this.lastChoices.seq, value: picked.value }),
+      );
     } else {
       await this.runtime?.handle(this.event({ kind: 'text', text: line.slice(0, 4096) }));
     }

@@ -37,7 +37,11 @@ export class LocalTimers {
         [s.drillTime, 'drills_due'],
         [s.reminderTime, 'checkin_reminder'],
       ] as const) {
-        for (let at = nextWallTime(from, wall, s.timezone); at <= to; at = nextWallTime(at, wall, s.timezone)) {
+        for (
+          let at = nextWallTime(from, wall, s.timezone);
+          at <= to;
+          at = nextWallTime(at, wall, s.timezone)
+        ) {
           out.push({ at, patientId, timer });
         }
       }

@@ -20,7 +20,13 @@ export const BIG_THREE: readonly LadderId[] = ['deep_core', 'extensors', 'latera
 
 type ScreenAnswers = Pick<
   Profile,
-  'sideLeft' | 'sideRight' | 'stanceSeconds' | 'slBridgeOk' | 'kneeChestThighLifts' | 'kneeFalloutRocks' | 'ageBand'
+  | 'sideLeft'
+  | 'sideRight'
+  | 'stanceSeconds'
+  | 'slBridgeOk'
+  | 'kneeChestThighLifts'
+  | 'kneeFalloutRocks'
+  | 'ageBand'
 >;
 
 /**
@@ -43,7 +49,14 @@ export function deficitsFrom(a: ScreenAnswers): LadderId[] {
 }
 
 /** Ladders the screen tested; the others (flexor endurance, loading) always start at the bottom. */
-const SCREENED: readonly LadderId[] = ['deep_core', 'extensors', 'lateral_core', 'glutes', 'hip_flexor_mobility', 'balance'];
+const SCREENED: readonly LadderId[] = [
+  'deep_core',
+  'extensors',
+  'lateral_core',
+  'glutes',
+  'hip_flexor_mobility',
+  'balance',
+];
 
 /**
  * Everyone starts low and precise: level 1 where there is a deficit, for anything untested, and

@@ -5,7 +5,11 @@ import type { RiskGroup } from '../engine/state.ts';
  * psychosocial subscale is items 5–9. Low when the total is ≤ 3, high when the subscale is ≥ 4,
  * medium otherwise. Used for pace and coach attention only, never shown as a diagnosis.
  */
-export function startBackGroup(itemScores: readonly number[]): { total: number; subscale: number; group: RiskGroup } {
+export function startBackGroup(itemScores: readonly number[]): {
+  total: number;
+  subscale: number;
+  group: RiskGroup;
+} {
   if (itemScores.length !== 9) throw new Error('STarT Back needs nine item scores');
   const total = itemScores.reduce((a, b) => a + b, 0);
   const subscale = itemScores.slice(4).reduce((a, b) => a + b, 0);

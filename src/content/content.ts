@@ -1,5 +1,5 @@
 import { IntlMessageFormat } from 'intl-messageformat';
-import type { LadderId, LaddersFile, Ladder, Locale, ScreeningFile } from './schema.ts';
+import type { Ladder, LadderId, LaddersFile, Locale, ScreeningFile } from './schema.ts';
 
 /** Validated content, ready for the engine. Built once at start-up by the content loader. */
 export interface Content {
@@ -11,7 +11,10 @@ export interface Content {
 
 export type Params = Record<string, string | number>;
 
-export function compileMessages(locale: Locale, copy: Record<string, string>): Map<string, IntlMessageFormat> {
+export function compileMessages(
+  locale: Locale,
+  copy: Record<string, string>,
+): Map<string, IntlMessageFormat> {
   const compiled = new Map<string, IntlMessageFormat>();
   for (const [key, text] of Object.entries(copy)) {
     try {

@@ -95,7 +95,11 @@ export const screeningFileSchema = z.strictObject({
     bothersomeness: z.array(localizedText).length(5),
   }),
   movementScreen: z.strictObject({
-    sideBridge: z.strictObject({ left: localizedText, right: localizedText, buckets: z.array(bucketSchema).min(3) }),
+    sideBridge: z.strictObject({
+      left: localizedText,
+      right: localizedText,
+      buckets: z.array(bucketSchema).min(3),
+    }),
     singleLegStance: z.strictObject({ text: localizedText, buckets: z.array(bucketSchema).min(4) }),
     singleLegBridge: localizedText,
     kneeToChest: localizedText,

@@ -1,6 +1,6 @@
 import { maxLevel } from '../content/content.ts';
-import { continueOnboarding } from './flow.ts';
 import type { CoachAction } from './events.ts';
+import { continueOnboarding } from './flow.ts';
 import type { Turn } from './turn.ts';
 
 /** A coach's action on a patient. Every action is audited with the coach's id; a coach override wins. */

@@ -1,6 +1,6 @@
-import { progressText, sessionText } from './render.ts';
-import { ask, nextCheckinQuestion, pushSession, reAsk, todaysPlan } from './flow.ts';
 import { COMMANDS, type Command } from './events.ts';
+import { ask, nextCheckinQuestion, pushSession, reAsk, todaysPlan } from './flow.ts';
+import { progressText, sessionText } from './render.ts';
 import type { Turn } from './turn.ts';
 
 const COACH_CODE = /^[A-Za-z0-9_-]{1,64}$/;
@@ -88,7 +88,8 @@ export function runCommand(turn: Turn, command: string, args: string): void {
       turn.syncSchedule();
       return turn.say(turn.t('pause.done'));
     case 'resume':
-      if (state.status === 'paused' && state.pausedBy === 'coach') return turn.say(turn.t('resume.coach_paused'));
+      if (state.status === 'paused' && state.pausedBy === 'coach')
+        return turn.say(turn.t('resume.coach_paused'));
       if (state.status === 'paused') {
         state.status = 'active';
         state.pausedBy = null;

@@ -50,11 +50,21 @@ const base = {
   tzHint: z.string().max(64).optional(),
 };
 export const inboundEventSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ ...base, kind: z.literal('command'), command: z.string().max(64), args: z.string().max(500) }),
+  z.strictObject({
+    ...base,
+    kind: z.literal('command'),
+    command: z.string().max(64),
+    args: z.string().max(500),
+  }),
   z.strictObject({ ...base, kind: z.literal('text'), text: z.string().max(4096) }),
   z.strictObject({ ...base, kind: z.literal('choice'), seq: z.int().min(0), value: z.string().max(48) }),
   z.strictObject({ ...base, kind: z.literal('timer'), timer: z.enum(TIMERS) }),
-  z.strictObject({ ...base, kind: z.literal('coach'), coachId: z.string().min(1).max(200), command: coachActionSchema }),
+  z.strictObject({
+    ...base,
+    kind: z.literal('coach'),
+    coachId: z.string().min(1).max(200),
+    command: coachActionSchema,
+  }),
 ]);
 export type InboundEvent = z.infer<typeof inboundEventSchema>;
 
@@ -74,7 +84,13 @@ export interface OutboundMessage {
   closes?: number;
 }
 
-export const COACH_ALERTS = ['emergency_red_flag', 'clinician_red_flag', 'pain_high', 'setbacks', 'silent'] as const;
+export const COACH_ALERTS = [
+  'emergency_red_flag',
+  'clinician_red_flag',
+  'pain_high',
+  'setbacks',
+  'silent',
+] as const;
 export type CoachAlert = (typeof COACH_ALERTS)[number];
 
 export interface AuditEntry {

@@ -1,20 +1,20 @@
+import { deficitsFrom, startingLevel } from '../clinical/movementScreen.ts';
 import { newPainIsFlag } from '../clinical/redFlags.ts';
 import { bothersomenessScore, startBackGroup } from '../clinical/startBack.ts';
-import { deficitsFrom, startingLevel } from '../clinical/movementScreen.ts';
 import { maxLevel } from '../content/content.ts';
 import { LADDER_IDS, type Locale } from '../content/schema.ts';
 import { buildSession, minimalSession } from '../programme/session.ts';
 import { decide } from '../progression/decide.ts';
 import { addDays, daysBetween, inWindow, localMinutes, wallMinutes } from '../time/local.ts';
-import { changeText, sessionText } from './render.ts';
 import { NO_QUIET, prompt, settingsParams } from './questions.ts';
+import { changeText, sessionText } from './render.ts';
 import type { Ask, Difficulty, Outcome, PainDuring, Question, SessionPlan } from './state.ts';
 import { AGE_BANDS } from './state.ts';
 import type { Turn } from './turn.ts';
 
 const SNOOZE_MS = 60 * 60 * 1000;
 
-export function ask(turn: Turn, q: Question, i = 0, extra: Pick<Ask, 'then' | 'prev'> = {}): void {
+export function ask(turn: Turn, q: Question, i = 0, extra: Pick<Ask, 'after' | 'prev'> = {}): void {
   const pending = turn.setAsk(q, i, extra);
   const { text, choices } = prompt(turn, pending);
   turn.say(text, choices, pending.seq);
@@ -30,7 +30,9 @@ export function reAsk(turn: Turn): void {
 
 export function inQuietHours(turn: Turn): boolean {
   const quiet = turn.state.schedule.quietHours;
-  return quiet !== null && inWindow(localMinutes(turn.now, turn.state.schedule.timezone), quiet.start, quiet.end);
+  return (
+    quiet !== null && inWindow(localMinutes(turn.now, turn.state.schedule.timezone), quiet.start, quiet.end)
+  );
 }
 
 export function onVacation(turn: Turn): boolean {
@@ -75,7 +77,11 @@ function finishScreen(turn: Turn): void {
   profile.deficits = deficitsFrom(profile);
   const risk = profile.riskGroup ?? 'medium';
   for (const ladder of LADDER_IDS) {
-    turn.state.levels[ladder] = { level: startingLevel(ladder, profile.deficits, risk), changedOn: null, locked: false };
+    turn.state.levels[ladder] = {
+      level: startingLevel(ladder, profile.deficits, risk),
+      changedOn: null,
+      locked: false,
+    };
   }
   const focus = profile.deficits.length
     ? profile.deficits.map((l) => turn.t('ladder_name', { ladder: l })).join(', ')
@@ -100,7 +106,7 @@ function settingsSaved(turn: Turn): void {
 
 /** After a schedule answer: back to settings, or on with onboarding. */
 function afterSchedule(turn: Turn, pending: Ask, next: () => void): void {
-  if (pending.then === 'settings') settingsSaved(turn);
+  if (pending.after === 'settings') settingsSaved(turn);
   else next();
 }
 
@@ -120,7 +126,9 @@ export function pushSession(turn: Turn, plan: SessionPlan, intro?: string): void
 /** Today's session as the schedule would build it, counting days since the patient joined. */
 export function todaysPlan(turn: Turn): SessionPlan {
   const previous = [1, 2].map((n) => turn.findDay(addDays(turn.today, -n)));
-  const skippedTwice = previous.every((d) => d?.session !== undefined && (d.outcome === undefined || d.outcome === 'skipped'));
+  const skippedTwice = previous.every(
+    (d) => d?.session !== undefined && (d.outcome === undefined || d.outcome === 'skipped'),
+  );
   if (skippedTwice) {
     turn.state.nudges.minimalOn = turn.today;
     return minimalSession(turn.state);
@@ -201,7 +209,9 @@ export function answer(turn: Turn, pending: Ask, value: string): void {
     case 'emergency': {
       const item = screening.redFlags.emergency[pending.i];
       if (yes) return escalate(turn, item?.id ?? `emergency_${pending.i}`);
-      return pending.i + 1 < screening.redFlags.emergency.length ? ask(turn, 'emergency', pending.i + 1) : ask(turn, 'age');
+      return pending.i + 1 < screening.redFlags.emergency.length
+        ? ask(turn, 'emergency', pending.i + 1)
+        : ask(turn, 'age');
     }
     case 'age':
       profile.ageBand = AGE_BANDS.find((b) => b === value);
@@ -250,7 +260,7 @@ export function answer(turn: Turn, pending: Ask, value: string): void {
     case 'drill_time':
       if (drillTimeClashes(turn, value)) {
         turn.say(turn.t('error.drill_in_quiet', { time: value }));
-        return ask(turn, 'drill_time', 0, pickThen(pending));
+        return ask(turn, 'drill_time', 0, detourOf(pending));
       }
       state.schedule = { ...schedule, drillTime: value };
       return afterSchedule(turn, pending, () => ask(turn, 'timezone'));
@@ -265,7 +275,7 @@ export function answer(turn: Turn, pending: Ask, value: string): void {
       const quiet = value === NO_QUIET || !start || !end ? null : { start, end };
       if (drillTimeClashes(turn, schedule.drillTime, quiet)) {
         turn.say(turn.t('error.quiet_clash', { time: schedule.drillTime }));
-        return ask(turn, 'quiet_hours', 0, pickThen(pending));
+        return ask(turn, 'quiet_hours', 0, detourOf(pending));
       }
       state.schedule = { ...schedule, quietHours: quiet };
       return afterSchedule(turn, pending, () => finishOnboarding(turn));
@@ -275,15 +285,15 @@ export function answer(turn: Turn, pending: Ask, value: string): void {
       return settingsSaved(turn);
     case 'settings':
       if (value === 'done') return turn.say(turn.t('settings.closed'));
-      return ask(turn, value as Question, 0, { then: 'settings' });
+      return ask(turn, value as Question, 0, { after: 'settings' });
     case 'recheck': {
       const item = screening.redFlags.emergency[pending.i];
       if (yes) return escalate(turn, item?.id ?? `emergency_${pending.i}`);
       if (pending.i + 1 < screening.redFlags.emergency.length)
-        return ask(turn, 'recheck', pending.i + 1, pickThen(pending));
+        return ask(turn, 'recheck', pending.i + 1, detourOf(pending));
       state.lastScreenOn = turn.today;
       turn.say(turn.t('recheck.ok'));
-      if (pending.then === 'session') return pushSession(turn, todaysPlan(turn));
+      if (pending.after === 'session') return pushSession(turn, todaysPlan(turn));
       if (pending.prev) return ask(turn, pending.prev.q, pending.prev.i);
       return;
     }
@@ -314,9 +324,9 @@ export function answer(turn: Turn, pending: Ask, value: string): void {
   }
 }
 
-function pickThen(pending: Ask): Pick<Ask, 'then' | 'prev'> {
+function detourOf(pending: Ask): Pick<Ask, 'after' | 'prev'> {
   return {
-    ...(pending.then ? { then: pending.then } : {}),
+    ...(pending.after ? { after: pending.after } : {}),
     ...(pending.prev ? { prev: pending.prev } : {}),
   };
 }

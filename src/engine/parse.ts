@@ -71,7 +71,10 @@ export function parseWindow(text: string): { start: string; end: string } | unde
 }
 
 /** Matches free text against button labels, so typing "Done" works as well as tapping it. */
-export function matchLabel(text: string, choices: readonly { value: string; label: string }[]): string | undefined {
+export function matchLabel(
+  text: string,
+  choices: readonly { value: string; label: string }[],
+): string | undefined {
   const wanted = text.trim().toLowerCase();
   if (wanted === '') return undefined;
   const exact = choices.find((c) => c.label.toLowerCase() === wanted || c.value.toLowerCase() === wanted);

@@ -16,7 +16,12 @@ export const QUIET_WINDOWS = ['22:00-07:00', '21:00-08:00', '23:00-06:00'];
 export const NO_QUIET = 'none';
 
 function yesNo(turn: Turn): Choice[][] {
-  return [[{ value: 'yes', label: turn.t('choice.yes') }, { value: 'no', label: turn.t('choice.no') }]];
+  return [
+    [
+      { value: 'yes', label: turn.t('choice.yes') },
+      { value: 'no', label: turn.t('choice.no') },
+    ],
+  ];
 }
 
 function painScale(): Choice[][] {
@@ -39,15 +44,29 @@ export function prompt(turn: Turn, ask: Ask): Prompt {
   const ms = screening.movementScreen;
   switch (ask.q) {
     case 'consent':
-      return { text: turn.t('q.consent'), choices: [[{ value: 'yes', label: turn.t('choice.consent_yes') }, { value: 'no', label: turn.t('choice.consent_no') }]] };
+      return {
+        text: turn.t('q.consent'),
+        choices: [
+          [
+            { value: 'yes', label: turn.t('choice.consent_yes') },
+            { value: 'no', label: turn.t('choice.consent_no') },
+          ],
+        ],
+      };
     case 'emergency':
     case 'recheck': {
       const item = screening.redFlags.emergency[ask.i];
-      const intro = ask.i === 0 ? `${turn.t(ask.q === 'recheck' ? 'q.recheck_intro' : 'q.emergency_intro')}\n\n` : '';
+      const intro =
+        ask.i === 0 ? `${turn.t(ask.q === 'recheck' ? 'q.recheck_intro' : 'q.emergency_intro')}\n\n` : '';
       return { text: `${intro}${item?.text[locale] ?? ''}`, choices: yesNo(turn) };
     }
     case 'age':
-      return { text: turn.t('q.age'), choices: [AGE_BANDS.slice(0, 3), AGE_BANDS.slice(3)].map((row) => row.map((value) => ({ value, label: turn.t(`age.${value}`) }))) };
+      return {
+        text: turn.t('q.age'),
+        choices: [AGE_BANDS.slice(0, 3), AGE_BANDS.slice(3)].map((row) =>
+          row.map((value) => ({ value, label: turn.t(`age.${value}`) })),
+        ),
+      };
     case 'clinician': {
       const item = screening.redFlags.clinician[ask.i];
       const intro = ask.i === 0 ? `${turn.t('q.clinician_intro')}\n\n` : '';
@@ -57,16 +76,31 @@ export function prompt(turn: Turn, ask: Ask): Prompt {
       return { text: turn.t('q.baseline'), choices: painScale() };
     case 'startback': {
       const item = screening.startBack.items[ask.i];
-      const intro = ask.i === 0 ? `${turn.t('q.startback_intro')}\n${screening.startBack.attribution[locale]}\n\n` : '';
+      const intro =
+        ask.i === 0 ? `${turn.t('q.startback_intro')}\n${screening.startBack.attribution[locale]}\n\n` : '';
       const text = `${intro}${turn.t('q.startback_counter', { n: ask.i + 1 })} ${item?.text[locale] ?? ''}`;
       if (ask.i === 8) {
-        const labels = screening.startBack.bothersomeness.map((l, i) => ({ value: String(i), label: l[locale] }));
+        const labels = screening.startBack.bothersomeness.map((l, i) => ({
+          value: String(i),
+          label: l[locale],
+        }));
         return { text, choices: [labels.slice(0, 3), labels.slice(3)] };
       }
-      return { text, choices: [[{ value: '1', label: turn.t('choice.agree') }, { value: '0', label: turn.t('choice.disagree') }]] };
+      return {
+        text,
+        choices: [
+          [
+            { value: '1', label: turn.t('choice.agree') },
+            { value: '0', label: turn.t('choice.disagree') },
+          ],
+        ],
+      };
     }
     case 'side_left':
-      return { text: `${turn.t('q.screen_intro')}\n\n${ms.sideBridge.left[locale]}`, choices: buckets(turn, ms.sideBridge.buckets) };
+      return {
+        text: `${turn.t('q.screen_intro')}\n\n${ms.sideBridge.left[locale]}`,
+        choices: buckets(turn, ms.sideBridge.buckets),
+      };
     case 'side_right':
       return { text: ms.sideBridge.right[locale], choices: buckets(turn, ms.sideBridge.buckets) };
     case 'stance': {
@@ -80,35 +114,91 @@ export function prompt(turn: Turn, ask: Ask): Prompt {
     case 'knee_fallout':
       return { text: ms.kneeFallout[locale], choices: yesNo(turn) };
     case 'drill_time':
-      return { text: turn.t('q.drill_time', { current: turn.state.schedule.drillTime }), choices: [DRILL_TIMES.map((v) => ({ value: v, label: v }))] };
+      return {
+        text: turn.t('q.drill_time', { current: turn.state.schedule.drillTime }),
+        choices: [DRILL_TIMES.map((v) => ({ value: v, label: v }))],
+      };
     case 'timezone': {
       const hint = turn.state.schedule.timezone;
       const zones = [...new Set([hint, ...COMMON_ZONES])].slice(0, 6);
-      return { text: turn.t('q.timezone', { current: hint }), choices: [zones.slice(0, 3), zones.slice(3)].filter((r) => r.length > 0).map((r) => r.map((z) => ({ value: z, label: z }))) };
+      return {
+        text: turn.t('q.timezone', { current: hint }),
+        choices: [zones.slice(0, 3), zones.slice(3)]
+          .filter((r) => r.length > 0)
+          .map((r) => r.map((z) => ({ value: z, label: z }))),
+      };
     }
     case 'quiet_hours':
       return {
         text: turn.t('q.quiet_hours'),
-        choices: [[...QUIET_WINDOWS.map((w) => ({ value: w, label: w.replace('-', '–') })), { value: NO_QUIET, label: turn.t('choice.no_quiet') }]],
+        choices: [
+          [
+            ...QUIET_WINDOWS.map((w) => ({ value: w, label: w.replace('-', '–') })),
+            { value: NO_QUIET, label: turn.t('choice.no_quiet') },
+          ],
+        ],
       };
     case 'outcome':
-      return { text: turn.t('q.outcome'), choices: [options(turn, 'outcome', ['done', 'partly'])[0] ?? [], options(turn, 'outcome', ['skipped', 'snooze'])[0] ?? []] };
+      return {
+        text: turn.t('q.outcome'),
+        choices: [
+          options(turn, 'outcome', ['done', 'partly'])[0] ?? [],
+          options(turn, 'outcome', ['skipped', 'snooze'])[0] ?? [],
+        ],
+      };
     case 'pain':
       return { text: turn.t('q.pain'), choices: painScale() };
     case 'difficulty':
       return { text: turn.t('q.difficulty'), choices: options(turn, 'difficulty', DIFFICULTIES) };
     case 'pain_during':
-      return { text: turn.t('q.pain_during'), choices: [PAIN_DURING.map((v) => ({ value: v, label: turn.t(`pain_during.${v}`) }))] };
+      return {
+        text: turn.t('q.pain_during'),
+        choices: [PAIN_DURING.map((v) => ({ value: v, label: turn.t(`pain_during.${v}`) }))],
+      };
     case 'settings':
-      return { text: turn.t('q.settings', settingsParams(turn)), choices: [options(turn, 'settings', ['drill_time', 'reminder_time', 'timezone'])[0] ?? [], options(turn, 'settings', ['quiet_hours', 'language', 'done'])[0] ?? []] };
+      return {
+        text: turn.t('q.settings', settingsParams(turn)),
+        choices: [
+          options(turn, 'settings', ['drill_time', 'reminder_time', 'timezone'])[0] ?? [],
+          options(turn, 'settings', ['quiet_hours', 'language', 'done'])[0] ?? [],
+        ],
+      };
     case 'reminder_time':
-      return { text: turn.t('q.reminder_time', { current: turn.state.schedule.reminderTime }), choices: [REMINDER_TIMES.map((v) => ({ value: v, label: v }))] };
+      return {
+        text: turn.t('q.reminder_time', { current: turn.state.schedule.reminderTime }),
+        choices: [REMINDER_TIMES.map((v) => ({ value: v, label: v }))],
+      };
     case 'language':
-      return { text: turn.t('q.language'), choices: [[{ value: 'en', label: 'English' }, { value: 'de', label: 'Deutsch' }]] };
+      return {
+        text: turn.t('q.language'),
+        choices: [
+          [
+            { value: 'en', label: 'English' },
+            { value: 'de', label: 'Deutsch' },
+          ],
+        ],
+      };
     case 'vacation':
-      return { text: turn.t('q.vacation'), choices: [[{ value: '7', label: turn.t('vacation.week') }, { value: '14', label: turn.t('vacation.two_weeks') }, { value: 'cancel', label: turn.t('choice.cancel') }]] };
+      return {
+        text: turn.t('q.vacation'),
+        choices: [
+          [
+            { value: '7', label: turn.t('vacation.week') },
+            { value: '14', label: turn.t('vacation.two_weeks') },
+            { value: 'cancel', label: turn.t('choice.cancel') },
+          ],
+        ],
+      };
     case 'delete_confirm':
-      return { text: turn.t('q.delete_confirm'), choices: [[{ value: 'yes', label: turn.t('choice.delete_yes') }, { value: 'no', label: turn.t('choice.cancel') }]] };
+      return {
+        text: turn.t('q.delete_confirm'),
+        choices: [
+          [
+            { value: 'yes', label: turn.t('choice.delete_yes') },
+            { value: 'no', label: turn.t('choice.cancel') },
+          ],
+        ],
+      };
   }
 }
 
@@ -164,7 +254,12 @@ export function interpret(turn: Turn, ask: Ask, text: string): string | undefine
 
 /** Whether a value (from a button or typed) is a valid answer to the question. */
 export function accepts(turn: Turn, ask: Ask, value: string): boolean {
-  if (prompt(turn, ask).choices.flat().some((c) => c.value === value)) return true;
+  if (
+    prompt(turn, ask)
+      .choices.flat()
+      .some((c) => c.value === value)
+  )
+    return true;
   switch (ask.q) {
     case 'drill_time':
     case 'reminder_time':

@@ -42,7 +42,10 @@ export function sessionText(turn: Turn, plan: SessionPlan): string {
 }
 
 export function changeText(turn: Turn, change: Pick<LevelChange, 'ladder' | 'from' | 'to'>): string {
-  return turn.t(change.to < change.from ? 'change.down' : 'change.up', { ladder: change.ladder, level: change.to });
+  return turn.t(change.to < change.from ? 'change.down' : 'change.up', {
+    ladder: change.ladder,
+    level: change.to,
+  });
 }
 
 export function progressText(turn: Turn): string {
@@ -50,7 +53,11 @@ export function progressText(turn: Turn): string {
   const levels = LADDER_IDS.filter((id) => state.levels[id]).map((id) => {
     const ls = state.levels[id];
     const max = ladderOf(turn.content, id).levels.length;
-    return turn.t(ls?.locked ? 'progress.level_locked' : 'progress.level', { ladder: id, level: ls?.level ?? 1, max });
+    return turn.t(ls?.locked ? 'progress.level_locked' : 'progress.level', {
+      ladder: id,
+      level: ls?.level ?? 1,
+      max,
+    });
   });
   const week = [6, 5, 4, 3, 2, 1, 0].map((n) => addDays(turn.today, -n));
   const lines = week.map((date) => {
@@ -61,13 +68,19 @@ export function progressText(turn: Turn): string {
       outcome: day?.outcome ? turn.t(`outcome.${day.outcome}`) : day?.session ? turn.t('progress.open') : '–',
     });
   });
-  const pains = state.days.filter((d) => week.includes(d.date) && d.pain !== undefined).map((d) => d.pain as number);
-  const average = pains.length ? Math.round((pains.reduce((a, b) => a + b, 0) / pains.length) * 10) / 10 : undefined;
+  const pains = state.days
+    .filter((d) => week.includes(d.date) && d.pain !== undefined)
+    .map((d) => d.pain as number);
+  const average = pains.length
+    ? Math.round((pains.reduce((a, b) => a + b, 0) / pains.length) * 10) / 10
+    : undefined;
   const summary =
     average === undefined
       ? turn.t('progress.no_data')
       : turn.t('progress.average', { average, baseline: state.profile.baselinePain ?? '–' });
-  const recent = state.levelChanges.slice(-3).map((c) => `• ${turn.reason(c.reason)}: ${changeText(turn, c)}`);
+  const recent = state.levelChanges
+    .slice(-3)
+    .map((c) => `• ${turn.reason(c.reason)}: ${changeText(turn, c)}`);
   return [
     turn.t('progress.title'),
     levels.join('\n'),

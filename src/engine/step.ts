@@ -4,8 +4,8 @@ import { isValidZone } from '../time/local.ts';
 import { runCoachAction } from './coach.ts';
 import { runCommand } from './commands.ts';
 import type { InboundEvent, StepResult } from './events.ts';
-import { accepts, interpret } from './questions.ts';
 import { answer, ask, reAsk } from './flow.ts';
+import { accepts, interpret } from './questions.ts';
 import { newPatient, type PatientState, type Question } from './state.ts';
 import { runTimer } from './timers.ts';
 import { Turn } from './turn.ts';
@@ -73,7 +73,8 @@ export function step(
   now: number,
   content: Content,
 ): StepResult<PatientState | null> {
-  if (previous === null && (event.kind === 'timer' || event.kind === 'coach')) return { state: null, effects: [] };
+  if (previous === null && (event.kind === 'timer' || event.kind === 'coach'))
+    return { state: null, effects: [] };
   const start = previous ?? newPatient(event.patientId, event.localeHint ?? 'en', now);
   const turn = new Turn(structuredClone(start), now, content);
   const { state } = turn;

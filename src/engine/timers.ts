@@ -1,12 +1,15 @@
-import { reAsk, ask, inQuietHours, onVacation, pushSession, todaysPlan } from './flow.ts';
 import { daysBetween } from '../time/local.ts';
 import type { Timer } from './events.ts';
+import { ask, inQuietHours, onVacation, pushSession, reAsk, todaysPlan } from './flow.ts';
 import type { Turn } from './turn.ts';
 
 /** Days since the patient last said anything, with a holiday not counted as silence. */
 function silentDays(turn: Turn): number {
   const { lastHeardOn, vacationUntil } = turn.state;
-  const from = [lastHeardOn, vacationUntil].filter((d): d is string => d !== null).sort().pop();
+  const from = [lastHeardOn, vacationUntil]
+    .filter((d): d is string => d !== null)
+    .sort()
+    .pop();
   return from === undefined ? 0 : daysBetween(from, turn.today);
 }
 
@@ -21,7 +24,10 @@ function drillsDue(turn: Turn): void {
 
   const silent = silentDays(turn);
   const intro: string[] = [];
-  if (silent >= 7 && (state.nudges.coachSilentOn === null || state.nudges.coachSilentOn < (state.lastHeardOn ?? ''))) {
+  if (
+    silent >= 7 &&
+    (state.nudges.coachSilentOn === null || state.nudges.coachSilentOn < (state.lastHeardOn ?? ''))
+  ) {
     state.nudges.coachSilentOn = turn.today;
     turn.alert('silent', { key: 'alert.silent', params: { days: silent } });
   }
@@ -31,7 +37,7 @@ function drillsDue(turn: Turn): void {
   }
   if (state.lastScreenOn === null || daysBetween(state.lastScreenOn, turn.today) >= 7) {
     if (intro.length) turn.say(intro.join('\n\n'));
-    return ask(turn, 'recheck', 0, { then: 'session' });
+    return ask(turn, 'recheck', 0, { after: 'session' });
   }
   const plan = todaysPlan(turn);
   if (plan.minimal) intro.push(turn.t('nudge.minimal'));
@@ -51,7 +57,8 @@ function checkinReminder(turn: Turn): void {
 
 function snoozeDue(turn: Turn): void {
   const day = turn.findDay();
-  if (turn.state.status !== 'active' || inQuietHours(turn) || !day?.session || day.outcome !== undefined) return;
+  if (turn.state.status !== 'active' || inQuietHours(turn) || !day?.session || day.outcome !== undefined)
+    return;
   pushSession(turn, day.session);
 }
 

@@ -4,7 +4,8 @@ import { localDate } from '../time/local.ts';
 import type { AuditEntry, Choice, CoachAlert, Effect } from './events.ts';
 import type { Ask, DayRecord, PatientState, Question, Reason } from './state.ts';
 
-const isLadder = (v: unknown): v is LadderId => typeof v === 'string' && (LADDER_IDS as readonly string[]).includes(v);
+const isLadder = (v: unknown): v is LadderId =>
+  typeof v === 'string' && (LADDER_IDS as readonly string[]).includes(v);
 
 /**
  * One step's working set: a private copy of the state and the effects gathered so far. The step
@@ -55,7 +56,7 @@ export class Turn {
   }
 
   /** Records the pending question; the caller sends the prompt (see questions.ts). */
-  setAsk(q: Question, i: number, extra: Pick<Ask, 'then' | 'prev'> = {}): Ask {
+  setAsk(q: Question, i: number, extra: Pick<Ask, 'after' | 'prev'> = {}): Ask {
     const seq = this.state.lastSeq + 1;
     const ask: Ask = { seq, q, i, ...extra };
     this.state.ask = ask;
@@ -73,7 +74,10 @@ export class Turn {
 
   /** Pushes follow the status: on while active, removed otherwise. */
   syncSchedule(): void {
-    this.effects.push({ type: 'schedule', schedule: this.state.status === 'active' ? this.state.schedule : null });
+    this.effects.push({
+      type: 'schedule',
+      schedule: this.state.status === 'active' ? this.state.schedule : null,
+    });
   }
 
   /** Today's record, created on first use and kept in date order. */

@@ -37,7 +37,8 @@ export function buildSession(state: PatientState, content: Content, dayNumber: n
   const minutes = () => chosen.reduce((sum, l) => sum + drillMinutes(content, l, levelOf(state, l)), 0);
   for (const ladder of [...otherDeficits, ...rotated]) {
     if (chosen.length >= SESSION_LIMITS.maxDrills) break;
-    const fits = minutes() + drillMinutes(content, ladder, levelOf(state, ladder)) <= SESSION_LIMITS.maxMinutes;
+    const fits =
+      minutes() + drillMinutes(content, ladder, levelOf(state, ladder)) <= SESSION_LIMITS.maxMinutes;
     const needed = chosen.length < SESSION_LIMITS.minDrills || minutes() < SESSION_LIMITS.minMinutes;
     const deficit = otherDeficits.includes(ladder);
     if (fits && (needed || deficit || chosen.length < 5)) chosen.push(ladder);

@@ -65,10 +65,17 @@ function setbackReason(input: DecisionInput, today: DayRecord, pain: number): Re
   const { baselinePain } = input;
   if (pain >= RULES.flarePain) return { key: 'reason.setback_high', params: { pain } };
   if (pain >= baselinePain + RULES.importantChange)
-    return { key: 'reason.setback_baseline', params: { pain, diff: pain - baselinePain, baseline: baselinePain } };
+    return {
+      key: 'reason.setback_baseline',
+      params: { pain, diff: pain - baselinePain, baseline: baselinePain },
+    };
   if (today.painDuring === 'severe') return { key: 'reason.setback_severe', params: { pain } };
   const yesterday = input.days.find((d) => d.date === addDays(input.today, -1));
-  if (yesterday?.pain !== undefined && trained(yesterday).length > 0 && pain - yesterday.pain >= RULES.importantChange)
+  if (
+    yesterday?.pain !== undefined &&
+    trained(yesterday).length > 0 &&
+    pain - yesterday.pain >= RULES.importantChange
+  )
     return {
       key: 'reason.setback_rise',
       params: { pain, rise: pain - yesterday.pain, yesterday: yesterday.pain },
@@ -83,10 +90,12 @@ function move(input: DecisionInput, ladders: readonly LadderId[], step: 1 | -1) 
   for (const ladder of new Set(ladders)) {
     const state = input.levels[ladder] ?? { level: 1, changedOn: null, locked: false };
     const to = state.level + step;
-    const since = state.changedOn === null ? Number.POSITIVE_INFINITY : daysBetween(state.changedOn, input.today);
+    const since =
+      state.changedOn === null ? Number.POSITIVE_INFINITY : daysBetween(state.changedOn, input.today);
     if (state.locked) held.push({ key: 'held.locked', params: { ladder, level: state.level } });
     else if (to < 1) held.push({ key: 'held.bottom', params: { ladder } });
-    else if (to > input.maxLevel(ladder)) held.push({ key: 'held.top', params: { ladder, level: state.level } });
+    else if (to > input.maxLevel(ladder))
+      held.push({ key: 'held.top', params: { ladder, level: state.level } });
     else if (since < RULES.daysBetweenChanges)
       held.push({ key: 'held.recent', params: { ladder, days: since, level: state.level } });
     else changes.push({ ladder, from: state.level, to });
@@ -109,7 +118,10 @@ function readyToProgress(input: DecisionInput, today: DayRecord): LadderId[] {
   return ladders.filter((ladder) => {
     const since = input.levels[ladder]?.changedOn ?? null;
     const steady = input.days.filter(
-      (d) => (since === null || d.date > since) && goodSession(d) && d.session?.drills.some((x) => x.ladder === ladder),
+      (d) =>
+        (since === null || d.date > since) &&
+        goodSession(d) &&
+        d.session?.drills.some((x) => x.ladder === ladder),
     );
     return steady.length >= RULES.aboutRightSessionsToProgress;
   });
@@ -120,7 +132,8 @@ export function decide(input: DecisionInput): Decision {
   if (today?.pain === undefined) throw new Error('decide needs today’s pain');
   const pain = today.pain;
   const alerts: Decision['alerts'] = [];
-  if (pain >= RULES.alertPain) alerts.push({ alert: 'pain_high', reason: { key: 'alert.pain_high', params: { pain } } });
+  if (pain >= RULES.alertPain)
+    alerts.push({ alert: 'pain_high', reason: { key: 'alert.pain_high', params: { pain } } });
 
   const setback = setbackReason(input, today, pain);
   if (setback) {
@@ -129,9 +142,15 @@ export function decide(input: DecisionInput): Decision {
       (d) => d.date >= windowStart && d.date < input.today && d.decision === 'setback',
     ).length;
     if (earlier + 1 >= RULES.setbacksForAlert)
-      alerts.push({ alert: 'setbacks', reason: { key: 'alert.setbacks', params: { count: earlier + 1, pain } } });
+      alerts.push({
+        alert: 'setbacks',
+        reason: { key: 'alert.setbacks', params: { count: earlier + 1, pain } },
+      });
     const rose = setback.key === 'reason.setback_rise';
-    const culprits = [...trained(today), ...(rose ? trained(input.days.find((d) => d.date === addDays(input.today, -1))) : [])];
+    const culprits = [
+      ...trained(today),
+      ...(rose ? trained(input.days.find((d) => d.date === addDays(input.today, -1))) : []),
+    ];
     const { changes, held } = move(input, culprits, -1);
     return { kind: 'setback', reason: setback, changes, held, alerts, celebrate: null };
   }
@@ -146,7 +165,10 @@ export function decide(input: DecisionInput): Decision {
     const { changes, held } = move(input, readyToProgress(input, today), 1);
     const reason: Reason =
       previous === undefined
-        ? { key: 'reason.breakthrough_first', params: { sessions: needed, pain, avg: round1(current ?? pain) } }
+        ? {
+            key: 'reason.breakthrough_first',
+            params: { sessions: needed, pain, avg: round1(current ?? pain) },
+          }
         : {
             key: 'reason.breakthrough',
             params: { sessions: needed, pain, avg: round1(current ?? pain), previous: round1(previous) },
@@ -154,7 +176,10 @@ export function decide(input: DecisionInput): Decision {
     const baseline = input.baselinePain;
     const celebrate =
       baseline > 0 && pain <= baseline * (1 - RULES.celebrateFraction)
-        ? { key: 'celebrate', params: { pain, baseline, percent: Math.round(((baseline - pain) / baseline) * 100) } }
+        ? {
+            key: 'celebrate',
+            params: { pain, baseline, percent: Math.round(((baseline - pain) / baseline) * 100) },
+          }
         : null;
     return { kind: 'breakthrough', reason, changes, held, alerts, celebrate };
   }

@@ -9,7 +9,12 @@ import type { PatientExport, PatientStore } from './store.ts';
 /** What the shell does with the engine's effects; each platform or test supplies its own. */
 export interface EffectPorts {
   send(patientId: string, message: OutboundMessage): Promise<void>;
-  alertCoach(alert: { patientId: string; coachCode: string | null; alert: CoachAlert; text: string }): Promise<void>;
+  alertCoach(alert: {
+    patientId: string;
+    coachCode: string | null;
+    alert: CoachAlert;
+    text: string;
+  }): Promise<void>;
   schedule(patientId: string, schedule: Schedule | null): Promise<void>;
   wakeAt(patientId: string, at: number, timer: Timer): Promise<void>;
   deliverExport(patientId: string, data: PatientExport): Promise<void>;
@@ -42,13 +47,19 @@ export class CoachRuntime {
     const event: InboundEvent = parsed.data;
     const now = this.clock();
     const result = await this.store.apply(event, (state) => step(state, event, now, this.content), now);
-    this.log.debug({ eventId: event.id, patientId: event.patientId, kind: event.kind, duplicate: result.duplicate }, 'event');
+    this.log.debug(
+      { eventId: event.id, patientId: event.patientId, kind: event.kind, duplicate: result.duplicate },
+      'event',
+    );
     const before = result.state;
     for (const effect of result.effects) {
       try {
         await this.perform(event.patientId, effect, before);
       } catch (error) {
-        this.log.error({ err: error, eventId: event.id, patientId: event.patientId, effect: effect.type }, 'effect failed');
+        this.log.error(
+          { err: error, eventId: event.id, patientId: event.patientId, effect: effect.type },
+          'effect failed',
+        );
         throw error;
       }
     }

@@ -5,9 +5,9 @@ import type { z } from 'zod';
 import { type Content, compileMessages } from '../content/content.ts';
 import {
   copyFileSchema,
-  LOCALES,
-  type LadderId,
   type Ladder,
+  type LadderId,
+  LOCALES,
   type Locale,
   laddersFileSchema,
   screeningFileSchema,
@@ -20,7 +20,8 @@ export class ContentError extends Error {
 
 function issuePath(path: readonly PropertyKey[]): string {
   return path.reduce<string>(
-    (out, part) => (typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${String(part)}` : String(part)),
+    (out, part) =>
+      typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${String(part)}` : String(part),
     '',
   );
 }
@@ -62,7 +63,8 @@ export function loadContent(dir: string): Content {
       [other, first],
     ] as const) {
       const missing = Object.keys(copies[a]).find((key) => !(key in copies[b]));
-      if (missing) throw new ContentError(`${join(dir, 'locales', `${b}.yaml`)}: ${missing}: missing (present in ${a})`);
+      if (missing)
+        throw new ContentError(`${join(dir, 'locales', `${b}.yaml`)}: ${missing}: missing (present in ${a})`);
     }
   }
   const messages = {} as Record<Locale, ReturnType<typeof compileMessages>>;
@@ -70,7 +72,9 @@ export function loadContent(dir: string): Content {
     try {
       messages[locale] = compileMessages(locale, copies[locale]);
     } catch (error) {
-      throw new ContentError(`${join(dir, 'locales', `${locale}.yaml`)}: ${error instanceof Error ? error.message : error}`);
+      throw new ContentError(
+        `${join(dir, 'locales', `${locale}.yaml`)}: ${error instanceof Error ? error.message : error}`,
+      );
     }
   }
   return {

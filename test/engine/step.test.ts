@@ -108,7 +108,9 @@ describe('red flags', () => {
     p.tap('yes');
     const effects = p.tap('yes');
     expect(p.state?.status).toBe('escalated');
-    expect(effects).toContainEqual(expect.objectContaining({ type: 'alert_coach', alert: 'emergency_red_flag' }));
+    expect(effects).toContainEqual(
+      expect.objectContaining({ type: 'alert_coach', alert: 'emergency_red_flag' }),
+    );
     expect(effects).toContainEqual({ type: 'schedule', schedule: null });
     expect(p.allText(effects)).toMatch(/emergency/i);
     p.advanceTo('08:00');
@@ -127,7 +129,9 @@ describe('red flags', () => {
     p.tap('yes'); // history of cancer
     for (let i = 0; i < 5; i++) p.tap('no');
     expect(p.state?.status).toBe('clinician_hold');
-    expect(p.effects).toContainEqual(expect.objectContaining({ type: 'alert_coach', alert: 'clinician_red_flag' }));
+    expect(p.effects).toContainEqual(
+      expect.objectContaining({ type: 'alert_coach', alert: 'clinician_red_flag' }),
+    );
     p.send({ kind: 'coach', coachId: 'c1', command: { action: 'clear' } });
     expect(p.state?.status).toBe('onboarding');
     p.expectAsk('baseline');
@@ -138,9 +142,9 @@ describe('red flags', () => {
     young.onboard({ age: '40_50', clinician: ['no', 'no', 'no', 'no', 'no', 'no', 'yes'] });
     expect(young.state?.status).toBe('active');
     const older = patient();
-    expect(() => older.onboard({ age: '51_59', clinician: ['no', 'no', 'no', 'no', 'no', 'no', 'yes'] })).toThrow(
-      /expected question baseline/,
-    );
+    expect(() =>
+      older.onboard({ age: '51_59', clinician: ['no', 'no', 'no', 'no', 'no', 'no', 'yes'] }),
+    ).toThrow(/expected question baseline/);
     expect(older.state?.status).toBe('clinician_hold');
     expect(older.state?.profile.redFlags).toEqual(['new_pain']);
   });
@@ -250,7 +254,13 @@ describe('the day', () => {
     const p = patient().onboard();
     const effects = p.day({ outcome: 'done', pain: 3, difficulty: 'about_right', painDuring: 'mild' });
     const today = p.state?.days.at(-1);
-    expect(today).toMatchObject({ outcome: 'done', pain: 3, difficulty: 'about_right', painDuring: 'mild', decision: 'hold' });
+    expect(today).toMatchObject({
+      outcome: 'done',
+      pain: 3,
+      difficulty: 'about_right',
+      painDuring: 'mild',
+      decision: 'hold',
+    });
     expect(p.allText(effects)).toContain('pain 3 today');
     expect(p.allText(effects)).toContain('baseline: 4');
   });
@@ -302,7 +312,13 @@ describe('setback and breakthrough through the engine', () => {
     });
     expect(p.level('deep_core')).toBe(3);
     expect(effects).toContainEqual(
-      expect.objectContaining({ type: 'audit', entry: expect.objectContaining({ kind: 'coach', detail: expect.objectContaining({ coachId: 'coach-7' }) }) }),
+      expect.objectContaining({
+        type: 'audit',
+        entry: expect.objectContaining({
+          kind: 'coach',
+          detail: expect.objectContaining({ coachId: 'coach-7' }),
+        }),
+      }),
     );
     p.now += 4 * 86_400_000;
     p.day({ outcome: 'done', pain: 9 });
@@ -343,8 +359,30 @@ describe('commands and stale input', () => {
   });
 
   it('answers every command in every status without throwing', () => {
-    const commands = ['start', 'today', 'checkin', 'progress', 'settings', 'pause', 'resume', 'vacation', 'export', 'help', 'stop', 'delete', 'nonsense'];
-    for (const setup of [(p: SimPatient) => p, (p: SimPatient) => p.onboard(), (p: SimPatient) => { p.command('start'); p.tap('no'); return p; }]) {
+    const commands = [
+      'start',
+      'today',
+      'checkin',
+      'progress',
+      'settings',
+      'pause',
+      'resume',
+      'vacation',
+      'export',
+      'help',
+      'stop',
+      'delete',
+      'nonsense',
+    ];
+    for (const setup of [
+      (p: SimPatient) => p,
+      (p: SimPatient) => p.onboard(),
+      (p: SimPatient) => {
+        p.command('start');
+        p.tap('no');
+        return p;
+      },
+    ]) {
       for (const command of commands) {
         const p = setup(patient());
         const effects = p.command(command);

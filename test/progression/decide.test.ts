@@ -3,8 +3,18 @@ import type { LadderId } from '../../src/content/schema.ts';
 import type { DayRecord, LadderState } from '../../src/engine/state.ts';
 import { type DecisionInput, decide } from '../../src/progression/decide.ts';
 
-const SESSION = { drills: [{ ladder: 'deep_core' as LadderId, level: 2 }, { ladder: 'extensors' as LadderId, level: 2 }], minimal: false };
-const good = (date: string, pain: number, difficulty: DayRecord['difficulty'] = 'about_right'): DayRecord => ({
+const SESSION = {
+  drills: [
+    { ladder: 'deep_core' as LadderId, level: 2 },
+    { ladder: 'extensors' as LadderId, level: 2 },
+  ],
+  minimal: false,
+};
+const good = (
+  date: string,
+  pain: number,
+  difficulty: DayRecord['difficulty'] = 'about_right',
+): DayRecord => ({
   date,
   session: SESSION,
   outcome: 'done',
@@ -42,7 +52,9 @@ describe('decide', () => {
   });
 
   it('calls pain 7 a setback whatever the baseline, and severe pain during drills too', () => {
-    expect(decide(input([good('2026-03-10', 7)], { baselinePain: 7 })).reason.key).toBe('reason.setback_high');
+    expect(decide(input([good('2026-03-10', 7)], { baselinePain: 7 })).reason.key).toBe(
+      'reason.setback_high',
+    );
     const severe = { ...good('2026-03-10', 3), painDuring: 'severe' as const };
     expect(decide(input([severe])).reason.key).toBe('reason.setback_severe');
   });
@@ -56,10 +68,15 @@ describe('decide', () => {
   });
 
   it('never goes below level 1 and says so', () => {
-    const d = decide(input([good('2026-03-10', 8)], { levels: { deep_core: { level: 1, changedOn: null, locked: false } } }));
+    const d = decide(
+      input([good('2026-03-10', 8)], { levels: { deep_core: { level: 1, changedOn: null, locked: false } } }),
+    );
     expect(d.changes.find((c) => c.ladder === 'deep_core')).toBeUndefined();
     expect(d.held).toContainEqual({ key: 'held.bottom', params: { ladder: 'deep_core' } });
-    expect(d.alerts).toContainEqual({ alert: 'pain_high', reason: { key: 'alert.pain_high', params: { pain: 8 } } });
+    expect(d.alerts).toContainEqual({
+      alert: 'pain_high',
+      reason: { key: 'alert.pain_high', params: { pain: 8 } },
+    });
   });
 
   it('holds a ladder that changed less than three days ago', () => {
@@ -80,7 +97,11 @@ describe('decide', () => {
   });
 
   it('progresses after three good sessions rated too easy, with a trend that is not worse', () => {
-    const days = [good('2026-03-08', 3, 'too_easy'), good('2026-03-09', 3, 'too_easy'), good('2026-03-10', 3, 'too_easy')];
+    const days = [
+      good('2026-03-08', 3, 'too_easy'),
+      good('2026-03-09', 3, 'too_easy'),
+      good('2026-03-10', 3, 'too_easy'),
+    ];
     const d = decide(input(days));
     expect(d.kind).toBe('breakthrough');
     expect(d.changes).toEqual([
@@ -90,7 +111,11 @@ describe('decide', () => {
   });
 
   it('needs five good sessions for the high-risk group', () => {
-    const three = [good('2026-03-08', 3, 'too_easy'), good('2026-03-09', 3, 'too_easy'), good('2026-03-10', 3, 'too_easy')];
+    const three = [
+      good('2026-03-08', 3, 'too_easy'),
+      good('2026-03-09', 3, 'too_easy'),
+      good('2026-03-10', 3, 'too_easy'),
+    ];
     expect(decide(input(three, { riskGroup: 'high' })).kind).toBe('hold');
     const five = [good('2026-03-06', 3, 'too_easy'), good('2026-03-07', 3, 'too_easy'), ...three];
     expect(decide(input(five, { riskGroup: 'high' })).kind).toBe('breakthrough');
@@ -116,7 +141,11 @@ describe('decide', () => {
   });
 
   it('celebrates pain 30 % or more below baseline on a breakthrough', () => {
-    const days = [good('2026-03-08', 3, 'too_easy'), good('2026-03-09', 3, 'too_easy'), good('2026-03-10', 2, 'too_easy')];
+    const days = [
+      good('2026-03-08', 3, 'too_easy'),
+      good('2026-03-09', 3, 'too_easy'),
+      good('2026-03-10', 2, 'too_easy'),
+    ];
     expect(decide(input(days, { baselinePain: 5 })).celebrate).toEqual({
       key: 'celebrate',
       params: { pain: 2, baseline: 5, percent: 60 },

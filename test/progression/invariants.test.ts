@@ -52,7 +52,10 @@ interface Observed {
 type Arbitrary<A> = A extends fc.Arbitrary<infer T> ? T : never;
 
 function live(profile: Arbitrary<typeof profileArb>, days: Arbitrary<typeof dayArb>[]): Observed {
-  const p = new SimPatient(content).onboard({ baseline: profile.baseline, startBack: [...profile.startBack, profile.bother] });
+  const p = new SimPatient(content).onboard({
+    baseline: profile.baseline,
+    startBack: [...profile.startBack, profile.bother],
+  });
   const observed: Observed = { p, pushesWhileFlagged: [], coachOverrides: 0 };
   for (const day of days) {
     p.advanceTo();
@@ -70,7 +73,11 @@ function live(profile: Arbitrary<typeof profileArb>, days: Arbitrary<typeof dayA
       continue;
     }
     if (day.kind === 'coach') {
-      p.send({ kind: 'coach', coachId: 'coach', command: { action: 'set_level', ladder: day.ladder, level: day.level, lock: day.lock } });
+      p.send({
+        kind: 'coach',
+        coachId: 'coach',
+        command: { action: 'set_level', ladder: day.ladder, level: day.level, lock: day.lock },
+      });
       observed.coachOverrides++;
       continue;
     }
@@ -95,7 +102,8 @@ describe('DESIGN §4 invariants, as properties of the engine', () => {
         const { p } = live(profile, days);
         const setbackDays = new Set(p.state?.days.filter((d) => d.decision === 'setback').map((d) => d.date));
         for (const change of p.state?.levelChanges ?? []) {
-          if (change.by === 'progression' && setbackDays.has(change.date)) expect(change.to).toBeLessThan(change.from);
+          if (change.by === 'progression' && setbackDays.has(change.date))
+            expect(change.to).toBeLessThan(change.from);
         }
       }),
       settings,
@@ -140,7 +148,9 @@ describe('DESIGN §4 invariants, as properties of the engine', () => {
         const observed = live(profile, days);
         expect(observed.pushesWhileFlagged).toEqual([]);
         const flagged = days.filter((d) => d.kind === 'red_flag').length;
-        const alerts = observed.p.effects.filter((e) => e.type === 'alert_coach' && e.alert === 'emergency_red_flag');
+        const alerts = observed.p.effects.filter(
+          (e) => e.type === 'alert_coach' && e.alert === 'emergency_red_flag',
+        );
         expect(alerts.length).toBeGreaterThanOrEqual(Math.min(flagged, 1));
       }),
       settings,
@@ -151,7 +161,9 @@ describe('DESIGN §4 invariants, as properties of the engine', () => {
     fc.assert(
       fc.property(profileArb, history, (profile, days) => {
         const { p } = live(profile, days);
-        const decisions = p.effects.flatMap((e) => (e.type === 'audit' && e.entry.kind === 'decision' ? [e.entry.detail] : []));
+        const decisions = p.effects.flatMap((e) =>
+          e.type === 'audit' && e.entry.kind === 'decision' ? [e.entry.detail] : [],
+        );
         for (const detail of decisions) {
           const day = p.state?.days.find((d) => d.date === detail.date);
           const reason = detail.reason as { params: { pain: number } };
@@ -165,7 +177,9 @@ describe('DESIGN §4 invariants, as properties of the engine', () => {
         // The patient sees the reason: each decision message quotes today's pain.
         const texts = p.messages().map((m) => m.text);
         for (const day of p.state?.days.filter((d) => d.decision) ?? []) {
-          expect(texts.some((t) => t.includes(`pain ${day.pain} `) || t.includes(`pain ${day.pain},`))).toBe(true);
+          expect(texts.some((t) => t.includes(`pain ${day.pain} `) || t.includes(`pain ${day.pain},`))).toBe(
+            true,
+          );
         }
       }),
       settings,
@@ -176,7 +190,9 @@ describe('DESIGN §4 invariants, as properties of the engine', () => {
     fc.assert(
       fc.property(profileArb, history, (profile, days) => {
         const observed = live(profile, days);
-        const audits = observed.p.effects.filter((e) => e.type === 'audit' && e.entry.kind === 'coach' && e.entry.detail.action === 'set_level');
+        const audits = observed.p.effects.filter(
+          (e) => e.type === 'audit' && e.entry.kind === 'coach' && e.entry.detail.action === 'set_level',
+        );
         expect(audits.length).toBe(observed.coachOverrides);
         // A ladder a coach set and locked is never moved by progression afterwards (nothing unlocks here).
         const changes = observed.p.state?.levelChanges ?? [];
@@ -184,7 +200,9 @@ describe('DESIGN §4 invariants, as properties of the engine', () => {
           if (change.by !== 'coach' || !observed.p.state?.levels[change.ladder]?.locked) continue;
           const laterCoach = changes.slice(i + 1).some((c) => c.by === 'coach' && c.ladder === change.ladder);
           if (laterCoach) continue;
-          const laterProgression = changes.slice(i + 1).filter((c) => c.by === 'progression' && c.ladder === change.ladder);
+          const laterProgression = changes
+            .slice(i + 1)
+            .filter((c) => c.by === 'progression' && c.ladder === change.ladder);
           expect(laterProgression).toEqual([]);
           expect(observed.p.level(change.ladder)).toBe(change.to);
         }

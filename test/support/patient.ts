@@ -6,7 +6,11 @@ import { step } from '../../src/engine/step.ts';
 import { nextWallTime } from '../../src/time/local.ts';
 
 /** An event without the fields the simulation fills in. */
-type Payload = InboundEvent extends infer E ? (E extends InboundEvent ? Omit<E, 'id' | 'patientId'> : never) : never;
+type Payload = InboundEvent extends infer E
+  ? E extends InboundEvent
+    ? Omit<E, 'id' | 'patientId'>
+    : never
+  : never;
 
 export interface OnboardingAnswers {
   emergency: ('yes' | 'no')[];

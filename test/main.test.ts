@@ -1,0 +1,120 @@
+import { spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { useRedis } from './support/redis.ts';
+
+const redisFixture = useRedis();
+const temp = mkdtempSync(join(tmpdir(), 'backcoach-main-'));
+afterAll(() => rmSync(temp, { recursive: true, force: true }));
+
+/** Runs `npm start`'s entry point as a real process, with the given env and stdin. */
+function start(env: Record<string, string>, stdin = '', args: string[] = []) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => {
+      stdout += c;
+    });
+    child.stderr.on('data', (c) => {
+      stderr += c;
+    });
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(stdin);
+  });
+}
+
+const errorLines = (stderr: string) => stderr.split('\n').filter((l) => l.trim() !== '');
+
+describe('start-up', () => {
+  it('stops with one line naming a bad environment variable, exit code 2', async () => {
+    const { code, stderr } = await start({ REDIS_URL: 'http://localhost:6379' });
+    expect(code).toBe(2);
+    expect(errorLines(stderr)).toHaveLength(1);
+    expect(stderr).toMatch(/REDIS_URL/);
+  });
+
+  it('stops with one line naming a malformed content file and field, exit code 2', async () => {
+    const dir = join(temp, 'content');
+    cpSync('content', dir, { recursive: true });
+    writeFileSync(join(dir, 'screening.yaml'), 'redFlags:\n  emergency: []\n');
+    const { code, stderr } = await start({ CONTENT_DIR: dir, REDIS_URL: redisFixture.url });
+    expect(code).toBe(2);
+    expect(errorLines(stderr)).toHaveLength(1);
+    expect(stderr).toMatch(/screening\.yaml: redFlags\.emergency/);
+  });
+
+  it('opens the terminal chat with no platform tokens and walks a patient through', async () => {
+    const user = `main${Date.now()}`;
+    const script = [
+      '1',
+      '2',
+      '2',
+      '2',
+      '2',
+      '2',
+      '2',
+      '2',
+      '2',
+      '2',
+      '2',
+      '2',
+      '3',
+      '2',
+      '2',
+      '2',
+      '2',
+      '2',
+      '2',
+      '2',
+      '2',
+      '1',
+      '3',
+      '3',
+      '5',
+      '1',
+      '2',
+      '2',
+      '2',
+      '1',
+      '1',
+      '!tomorrow',
+      '1',
+      '3',
+      '2',
+      '1',
+      '/delete',
+      '1',
+    ].join('\n');
+    const { code, stdout, stderr } = await start({ REDIS_URL: redisFixture.url }, `${script}\n`, [
+      '--user',
+      user,
+      '--tz',
+      'Europe/Berlin',
+      '--clock',
+      '2026-03-02T05:00:00Z',
+    ]);
+    expect(stderr).toBe('');
+    expect(code).toBe(0);
+    expect(stdout).toContain('Hi, I’m Backcoach');
+    expect(stdout).toContain('All set!');
+    expect(stdout).toContain('Today’s session');
+    expect(stdout).toContain('Steady: pain 3 today');
+    expect(stdout).toContain('Everything is deleted.');
+    const left = await redisFixture.redis.keys(`bc:{terminal:${user}}*`);
+    expect(left).toEqual([]);
+  });
+
+  it('refuses a bad --clock value in one line', async () => {
+    const { code, stderr } = await start({ REDIS_URL: redisFixture.url }, '', ['--clock', 'yesterday']);
+    expect(code).toBe(2);
+    expect(errorLines(stderr)).toEqual([
+      'backcoach: --clock: expected an ISO date-time like 2026-03-01T07:00, got yesterday',
+    ]);
+  });
+});

@@ -1,0 +1,40 @@
+import type { Redis } from 'ioredis';
+import { pino } from 'pino';
+import type { OutboundMessage, Timer } from '../../src/engine/events.ts';
+import type { Schedule as PatientSchedule } from '../../src/engine/state.ts';
+import { CoachRuntime, type EffectPorts } from '../../src/runtime/coach.ts';
+import type { PatientExport } from '../../src/runtime/store.ts';
+import { PatientStore } from '../../src/runtime/store.ts';
+import { realContent } from './content.ts';
+
+/** Ports that remember every effect the runtime performed, for assertions. */
+export class RecordingPorts implements EffectPorts {
+  sent: { patientId: string; message: OutboundMessage }[] = [];
+  alerts: Parameters<EffectPorts['alertCoach']>[0][] = [];
+  schedules: { patientId: string; schedule: PatientSchedule | null }[] = [];
+  wakes: { patientId: string; at: number; timer: Timer }[] = [];
+  exports: { patientId: string; data: PatientExport }[] = [];
+
+  send = async (patientId: string, message: OutboundMessage) => {
+    this.sent.push({ patientId, message });
+  };
+  alertCoach = async (alert: Parameters<EffectPorts['alertCoach']>[0]) => {
+    this.alerts.push(alert);
+  };
+  schedule = async (patientId: string, schedule: PatientSchedule | null) => {
+    this.schedules.push({ patientId, schedule });
+  };
+  wakeAt = async (patientId: string, at: number, timer: Timer) => {
+    this.wakes.push({ patientId, at, timer });
+  };
+  deliverExport = async (patientId: string, data: PatientExport) => {
+    this.exports.push({ patientId, data });
+  };
+}
+
+export function makeRuntime(redis: Redis, prefix: string, clock: () => number) {
+  const store = new PatientStore(redis, { prefix });
+  const ports = new RecordingPorts();
+  const runtime = new CoachRuntime(store, realContent(), ports, clock, pino({ level: 'silent' }));
+  return { store, ports, runtime };
+}
