@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
@@ -32,6 +33,8 @@ function cliOptions() {
 }
 
 async function main(): Promise<void> {
+  // Settings may live in .env (see .env.example); real environment variables win.
+  if (existsSync('.env')) process.loadEnvFile('.env');
   const options = cliOptions();
   let config: ReturnType<typeof loadConfig>;
   let content: ReturnType<typeof loadContent>;

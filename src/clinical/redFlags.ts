@@ -6,9 +6,23 @@ export function newPainIsFlag(ageBand: AgeBand | undefined): boolean {
   return ageBand === 'u20' || ageBand === '51_59' || ageBand === '60_69' || ageBand === '70p';
 }
 
-/** Whether free text mentions an emergency symptom, in any locale (people mix languages). */
+const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const patterns = new WeakMap<Content, RegExp>();
+
+/**
+ * Whether free text mentions an emergency symptom, in any locale (people mix languages). Keywords
+ * match at the start of a word, so "pee" does not fire on "speed"; they may be word stems
+ * ("incontinen" catches "incontinence" and "incontinent").
+ */
 export function mentionsEmergency(content: Content, text: string): boolean {
-  const lower = text.toLowerCase();
-  const { keywords } = content.screening.redFlags;
-  return [...keywords.en, ...keywords.de].some((k) => lower.includes(k.toLowerCase()));
+  let pattern = patterns.get(content);
+  if (!pattern) {
+    const { keywords } = content.screening.redFlags;
+    const alternatives = [...keywords.en, ...keywords.de].map((k) =>
+      escape(k.toLowerCase().replace(/’/g, "'")),
+    );
+    pattern = new RegExp(`(?<![\\p{L}\\p{N}])(?:${alternatives.join('|')})`, 'u');
+    patterns.set(content, pattern);
+  }
+  return pattern.test(text.toLowerCase().replace(/’/g, "'"));
 }
