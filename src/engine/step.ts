@@ -35,11 +35,7 @@ function onText(turn: Turn, text: string): void {
     return ask(turn, 'recheck', 0, prev ? { prev } : {});
   }
   const pending = state.ask;
-  if (!pending) {
-    if (state.status === 'escalated') return turn.say(turn.t('hold.escalated'));
-    if (state.status === 'clinician_hold') return turn.say(turn.t('hold.clinician'));
-    return turn.say(turn.t('error.no_question'));
-  }
+  if (!pending) return nothingPending(turn);
   const value = interpret(turn, pending, text);
   if (value === undefined || !accepts(turn, pending, value)) {
     turn.say(turn.t(REPROMPT[pending.q] ?? 'reprompt.buttons'));
@@ -48,9 +44,19 @@ function onText(turn: Turn, text: string): void {
   answer(turn, pending, value);
 }
 
+/** Input that answers nothing: say what the patient can do in their situation. */
+function nothingPending(turn: Turn): void {
+  const { status } = turn.state;
+  if (status === 'escalated') return turn.say(turn.t('hold.escalated'));
+  if (status === 'clinician_hold') return turn.say(turn.t('hold.clinician'));
+  if (status === 'new' || status === 'declined') return runCommand(turn, 'start', '');
+  turn.say(turn.t('error.no_question'));
+}
+
 function onChoice(turn: Turn, seq: number, value: string): void {
   const pending = turn.state.ask;
-  if (!pending || pending.seq !== seq) {
+  if (!pending) return nothingPending(turn);
+  if (pending.seq !== seq) {
     // An old button: the question it belonged to has moved on. Say so and show where we are.
     turn.say(turn.t('error.stale'));
     return reAsk(turn);

@@ -117,6 +117,10 @@ describe('red flags', () => {
     expect(p.timer('drills_due')).toEqual([]);
     p.command('today');
     expect(p.lastText()).toMatch(/paused for your safety/);
+    // An old button tapped now changes nothing and gets the same safety message.
+    p.send({ kind: 'choice', seq: 1, value: 'yes' });
+    expect(p.state?.status).toBe('escalated');
+    expect(p.lastText()).toMatch(/paused for your safety/);
   });
 
   it('pauses on a clinician item until a coach clears, then continues onboarding', () => {
