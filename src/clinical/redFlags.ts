@@ -6,7 +6,7 @@ export function newPainIsFlag(ageBand: AgeBand | undefined): boolean {
   return ageBand === 'u20' || ageBand === '51_59' || ageBand === '60_69' || ageBand === '70p';
 }
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const patterns = new WeakMap<Content, RegExp>();
 
 /**
