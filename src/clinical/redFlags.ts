@@ -19,7 +19,7 @@ export function mentionsEmergency(content: Content, text: string): boolean {
   if (!pattern) {
     const { keywords } = content.screening.redFlags;
     const alternatives = [...keywords.en, ...keywords.de].map((k) =>
-      escape(k.toLowerCase().replace(/’/g, "'")),
+      escapeRegExp(k.toLowerCase().replace(/’/g, "'")),
     );
     pattern = new RegExp(`(?<![\\p{L}\\p{N}])(?:${alternatives.join('|')})`, 'u');
     patterns.set(content, pattern);
