@@ -7,22 +7,27 @@ export function newPainIsFlag(ageBand: AgeBand | undefined): boolean {
 }
 
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** One spelling for matching: lower case, composed accents, ß as ss, typographic apostrophes plain. */
+const fold = (s: string) => s.normalize('NFC').toLowerCase().replace(/ß/g, 'ss').replace(/’/g, "'");
 const patterns = new WeakMap<Content, RegExp>();
 
-/**
- * Whether free text mentions an emergency symptom, in any locale (people mix languages). Keywords
- * match at the start of a word, so "pee" does not fire on "speed"; they may be word stems
- * ("incontinen" catches "incontinence" and "incontinent").
- */
-export function mentionsEmergency(content: Content, text: string): boolean {
+function patternFor(content: Content): RegExp {
   let pattern = patterns.get(content);
   if (!pattern) {
     const { keywords } = content.screening.redFlags;
-    const alternatives = [...keywords.en, ...keywords.de].map((k) =>
-      escapeRegExp(k.toLowerCase().replace(/’/g, "'")),
+    const alternatives = (list: readonly string[]) => list.map((k) => escapeRegExp(fold(k))).join('|');
+    // English keywords start a word ("pee" is not in "speed"); German ones may sit inside a
+    // compound ("Stuhlinkontinenz"), so they match anywhere.
+    pattern = new RegExp(
+      `(?<![\\p{L}\\p{N}])(?:${alternatives(keywords.en)})|${alternatives(keywords.de)}`,
+      'u',
     );
-    pattern = new RegExp(`(?<![\\p{L}\\p{N}])(?:${alternatives.join('|')})`, 'u');
     patterns.set(content, pattern);
   }
-  return pattern.test(text.toLowerCase().replace(/’/g, "'"));
+  return pattern;
+}
+
+/** Whether free text mentions an emergency symptom, in either language (people mix languages). */
+export function mentionsEmergency(content: Content, text: string): boolean {
+  return patternFor(content).test(fold(text));
 }

@@ -43,35 +43,36 @@ export const dosageSchema = z
     message: 'a dosage needs reps or holdSeconds',
   });
 
-export const levelSchema = z.strictObject({
-  name: localizedText,
-  dosage: dosageSchema,
-  minutes: z.number().min(1).max(8),
-  targetMuscles: localizedList(1, 6),
-  cues: localizedList(2, 3),
-  stopIf: localizedText,
-  eccentric: z.boolean().default(false),
-});
-
-export const ladderSchema = z
+export const levelSchema = z
   .strictObject({
-    id: ladderIdSchema,
     name: localizedText,
-    levels: z.array(levelSchema).min(4),
+    dosage: dosageSchema,
+    minutes: z.number().min(1).max(8),
+    targetMuscles: localizedList(1, 6),
+    cues: localizedList(2, 3),
+    stopIf: localizedText,
+    eccentric: z.boolean().default(false),
   })
-  .refine((l) => l.levels.every((lv) => !lv.eccentric || lv.dosage.tempo !== undefined), {
-    message: 'every eccentric level needs a tempo',
-    path: ['levels'],
+  .refine((lv) => !lv.eccentric || lv.dosage.tempo !== undefined, {
+    message: 'an eccentric level needs a tempo such as 3-1-1',
+    path: ['dosage', 'tempo'],
   });
+
+export const ladderSchema = z.strictObject({
+  id: ladderIdSchema,
+  name: localizedText,
+  levels: z.array(levelSchema).min(4),
+});
 
 export const laddersFileSchema = z
   .strictObject({
     sources: z.array(nonEmpty).min(1),
     ladders: z.array(ladderSchema),
   })
-  .refine((f) => LADDER_IDS.every((id) => f.ladders.some((l) => l.id === id)), {
-    message: `every ladder must be present: ${LADDER_IDS.join(', ')}`,
-    path: ['ladders'],
+  .superRefine((f, ctx) => {
+    const missing = LADDER_IDS.filter((id) => !f.ladders.some((l) => l.id === id));
+    if (missing.length > 0)
+      ctx.addIssue({ code: 'custom', message: `missing ladder: ${missing.join(', ')}`, path: ['ladders'] });
   })
   .refine((f) => new Set(f.ladders.map((l) => l.id)).size === f.ladders.length, {
     message: 'ladder ids must be unique',

@@ -4,10 +4,18 @@ const NUMBER_WORDS: Record<Locale, readonly string[]> = {
   en: ['zero', 'one', 'two', 'three', 'four', 'five', 'six', 'seven', 'eight', 'nine', 'ten'],
   de: ['null', 'eins', 'zwei', 'drei', 'vier', 'fünf', 'sechs', 'sieben', 'acht', 'neun', 'zehn'],
 };
-const EXTRA_WORDS: Record<string, number> = { ein: 1, eine: 1, fuenf: 5, none: 0, nothing: 0, keine: 0 };
+const EXTRA_WORDS: ReadonlyMap<string, number> = new Map([
+  ['ein', 1],
+  ['eine', 1],
+  ['fuenf', 5],
+  ['none', 0],
+  ['nothing', 0],
+  ['keine', 0],
+]);
 
 function words(text: string): string[] {
   return text
+    .normalize('NFC')
     .toLowerCase()
     .split(/[^\p{L}\p{N}]+/u)
     .filter(Boolean);
@@ -18,6 +26,8 @@ function words(text: string): string[] {
  * accepted, because people mix languages. Returns undefined for anything else or out of range.
  */
 export function parseScore(text: string): number | undefined {
+  // A minus sign makes the number negative, so out of range, not the number without its sign.
+  if (/(^|[^\p{L}\p{N}])-\s*\d/u.test(text)) return undefined;
   const slash = text.match(/(\d+)\s*\/\s*10/);
   if (slash) return toScore(Number(slash[1]));
   for (const word of words(text)) {
@@ -26,7 +36,8 @@ export function parseScore(text: string): number | undefined {
       const i = list.indexOf(word);
       if (i >= 0) return i;
     }
-    if (word in EXTRA_WORDS) return EXTRA_WORDS[word];
+    const extra = EXTRA_WORDS.get(word);
+    if (extra !== undefined) return extra;
   }
   return undefined;
 }
@@ -55,6 +66,7 @@ export function parseWallTime(text: string): string | undefined {
   if (!m) return undefined;
   let hour = Number(m[1]);
   const minute = m[2] === undefined ? 0 : Number(m[2]);
+  if ((m[3] === 'am' || m[3] === 'pm') && (hour < 1 || hour > 12)) return undefined;
   if (m[3] === 'pm' && hour < 12) hour += 12;
   if (m[3] === 'am' && hour === 12) hour = 0;
   if (hour > 23 || minute > 59) return undefined;

@@ -26,21 +26,25 @@ function issuePath(path: readonly PropertyKey[]): string {
   );
 }
 
+/** A content path as the operator will recognise it: relative to where they started the coach. */
+function shown(path: string): string {
+  return relative(process.cwd(), path) || path;
+}
+
 function readYaml<T>(dir: string, file: string, schema: z.ZodType<T>): T {
   const path = join(dir, file);
-  const shown = relative(process.cwd(), path) || path;
   let raw: unknown;
   try {
     raw = parse(readFileSync(path, 'utf8'));
   } catch (error) {
     const why = error instanceof Error ? error.message.split('\n')[0] : String(error);
-    throw new ContentError(`${shown}: cannot read: ${why}`);
+    throw new ContentError(`${shown(path)}: cannot read: ${why}`);
   }
   const result = schema.safeParse(raw);
   if (!result.success) {
     const issue = result.error.issues[0];
     const at = issue && issue.path.length > 0 ? issuePath(issue.path) : '(top level)';
-    throw new ContentError(`${shown}: ${at}: ${issue?.message ?? 'invalid'}`);
+    throw new ContentError(`${shown(path)}: ${at}: ${issue?.message ?? 'invalid'}`);
   }
   return result.data;
 }

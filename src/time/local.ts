@@ -48,7 +48,23 @@ export function isValidDate(date: string): boolean {
   return /^\d{4}-\d{2}-\d{2}$/.test(date) && DateTime.fromISO(date).isValid;
 }
 
-const zoneNames: readonly string[] = Intl.supportedValuesOf('timeZone');
+// Node 20's ICU lists some zones under their legacy names (Asia/Calcutta, Europe/Kiev); people type
+// the current ones, which the time zone database knows as well.
+const CURRENT_NAMES = [
+  'Asia/Kolkata',
+  'Asia/Kathmandu',
+  'Europe/Kyiv',
+  'America/Nuuk',
+  'Asia/Yangon',
+  'Asia/Ho_Chi_Minh',
+  'Pacific/Kanton',
+];
+const zoneNames: readonly string[] = [
+  ...new Set([
+    ...Intl.supportedValuesOf('timeZone'),
+    ...CURRENT_NAMES.filter((z) => IANAZone.isValidZone(z)),
+  ]),
+];
 const squash = (s: string) =>
   s
     .toLowerCase()
@@ -66,10 +82,14 @@ export function resolveZone(text: string): string | undefined {
   if (/^utc$|^gmt$/i.test(trimmed)) return 'UTC';
   const exact = zoneNames.find((z) => z.toLowerCase() === trimmed.toLowerCase());
   if (exact) return exact;
-  if (trimmed.includes('/') && isValidZone(trimmed)) return IANAZone.create(trimmed).name;
+  // A valid zone outside the list: accept it only in its proper spelling, never as typed in any case.
+  if (trimmed.includes('/') && isValidZone(trimmed) && /^[A-Z]/.test(trimmed)) return trimmed;
   const wanted = squash(trimmed);
   if (wanted.length < 3) return undefined;
   const byCity = zoneNames.filter((z) => squash(z.split('/').pop() ?? '') === wanted);
+  // A legacy and a current name of one city (Calcutta/Kolkata) are one answer: prefer the current.
+  const current = byCity.filter((z) => CURRENT_NAMES.includes(z));
+  if (current.length === 1) return current[0];
   return byCity.length === 1 ? byCity[0] : undefined;
 }
 
