@@ -39,6 +39,8 @@ export function runCommand(turn: Turn, command: string, args: string): void {
         turn.audit('status', { joinedCoachCode: code });
       }
       if (state.status === 'new' || state.status === 'declined') {
+        if (state.status === 'new' && !turn.localeKnown)
+          return ask(turn, 'language', 0, { after: 'consent' });
         turn.say(turn.t('welcome'));
         return ask(turn, 'consent');
       }

@@ -282,7 +282,9 @@ export function answer(turn: Turn, pending: Ask, value: string): void {
     }
     case 'language':
       state.locale = value as Locale;
-      return settingsSaved(turn);
+      if (pending.after !== 'consent') return settingsSaved(turn);
+      turn.say(turn.t('welcome'));
+      return ask(turn, 'consent');
     case 'settings':
       if (value === 'done') return turn.say(turn.t('settings.closed'));
       return ask(turn, value as Question, 0, { after: 'settings' });

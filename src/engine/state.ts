@@ -113,7 +113,7 @@ export const askSchema = z.strictObject({
   q: z.enum(QUESTIONS),
   i: z.int().min(0),
   /** Where to return after a detour (settings during onboarding, recheck before the session). */
-  after: z.enum(['session', 'settings']).optional(),
+  after: z.enum(['session', 'settings', 'consent']).optional(),
   /** The question a detour interrupted (a red-flag re-check prompted by free text), to return to. */
   prev: z.strictObject({ q: z.enum(QUESTIONS), i: z.int().min(0) }).optional(),
 });

@@ -82,7 +82,7 @@ export function step(
   if (previous === null && (event.kind === 'timer' || event.kind === 'coach'))
     return { state: null, effects: [] };
   const start = previous ?? newPatient(event.patientId, event.localeHint ?? 'en', now);
-  const turn = new Turn(structuredClone(start), now, content);
+  const turn = new Turn(structuredClone(start), now, content, event.localeHint !== undefined);
   const { state } = turn;
   if (state.status === 'new' && event.tzHint && isValidZone(event.tzHint)) {
     state.schedule = { ...state.schedule, timezone: event.tzHint };

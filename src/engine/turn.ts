@@ -20,6 +20,8 @@ export class Turn {
     public state: PatientState,
     readonly now: number,
     readonly content: Content,
+    /** Whether the platform told us the user's language; if not, onboarding asks. */
+    readonly localeKnown = true,
   ) {}
 
   get today(): string {

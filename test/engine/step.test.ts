@@ -413,3 +413,31 @@ describe('commands and stale input', () => {
     expect(p.lastText()).toMatch(/Average pain this week: 3/);
   });
 });
+
+describe('language', () => {
+  it('asks for the language first when the platform does not say, then welcomes in it', () => {
+    const p = patient();
+    p.send({ kind: 'command', command: 'start', args: '', localeHint: undefined });
+    p.expectAsk('language');
+    p.tap('de');
+    expect(p.state?.locale).toBe('de');
+    p.expectAsk('consent');
+    expect(p.allText()).toMatch(/Backcoach/);
+    expect(
+      p
+        .messages()
+        .at(-1)
+        ?.choices?.flat()
+        .map((c) => c.value),
+    ).toEqual(['yes', 'no']);
+  });
+
+  it('changes language from /settings', () => {
+    const p = patient().onboard();
+    p.command('settings');
+    p.tap('language');
+    p.tap('de');
+    expect(p.state?.locale).toBe('de');
+    expect(p.lastText()).toMatch(/Deutsch/);
+  });
+});
