@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { useRedis } from './support/redis.ts';
+import { TYPED_ONBOARDING, typedDay } from './support/terminal-script.ts';
 
 const redisFixture = useRedis();
 const temp = mkdtempSync(join(tmpdir(), 'backcoach-main-'));
@@ -51,46 +52,7 @@ describe('start-up', () => {
 
   it('opens the terminal chat with no platform tokens and walks a patient through', async () => {
     const user = `main${Date.now()}`;
-    const script = [
-      '1',
-      '2',
-      '2',
-      '2',
-      '2',
-      '2',
-      '2',
-      '2',
-      '2',
-      '2',
-      '2',
-      '2',
-      '3',
-      '2',
-      '2',
-      '2',
-      '2',
-      '2',
-      '2',
-      '2',
-      '2',
-      '1',
-      '3',
-      '3',
-      '5',
-      '1',
-      '2',
-      '2',
-      '2',
-      '1',
-      '1',
-      '!tomorrow',
-      '1',
-      '3',
-      '2',
-      '1',
-      '/delete',
-      '1',
-    ].join('\n');
+    const script = [...TYPED_ONBOARDING, ...typedDay('3', '2'), '/delete', '1'].join('\n');
     const { code, stdout, stderr } = await start({ REDIS_URL: redisFixture.url }, `${script}\n`, [
       '--user',
       user,
@@ -104,7 +66,7 @@ describe('start-up', () => {
     expect(stdout).toContain('Hi, I’m Backcoach');
     expect(stdout).toContain('All set!');
     expect(stdout).toContain('Today’s session');
-    expect(stdout).toContain('Steady: pain 3 today');
+    expect(stdout).toContain('Steady: pain 3 today (your baseline: 4)');
     expect(stdout).toContain('Everything is deleted.');
     const left = await redisFixture.redis.keys(`bc:{terminal:${user}}*`);
     expect(left).toEqual([]);

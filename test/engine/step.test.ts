@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { COMMANDS } from '../../src/engine/events.ts';
 import { step } from '../../src/engine/step.ts';
 import { realContent } from '../support/content.ts';
 import { SimPatient } from '../support/patient.ts';
@@ -363,21 +364,7 @@ describe('commands and stale input', () => {
   });
 
   it('answers every command in every status without throwing', () => {
-    const commands = [
-      'start',
-      'today',
-      'checkin',
-      'progress',
-      'settings',
-      'pause',
-      'resume',
-      'vacation',
-      'export',
-      'help',
-      'stop',
-      'delete',
-      'nonsense',
-    ];
+    const commands = [...COMMANDS, 'nonsense'];
     for (const setup of [
       (p: SimPatient) => p,
       (p: SimPatient) => p.onboard(),

@@ -9,47 +9,11 @@ import { CoachRuntime } from '../../../src/runtime/coach.ts';
 import { PatientStore } from '../../../src/runtime/store.ts';
 import { realContent } from '../../support/content.ts';
 import { useRedis } from '../../support/redis.ts';
+import { TYPED_ONBOARDING, typedDay } from '../../support/terminal-script.ts';
 
 const redisFixture = useRedis();
 const exportDir = mkdtempSync(join(tmpdir(), 'backcoach-export-'));
 afterAll(() => rmSync(exportDir, { recursive: true, force: true }));
-
-/** Onboarding typed as a newcomer would: button numbers, a typed pain, a typed time and city. */
-const ONBOARDING = [
-  '1', // consent
-  '2',
-  '2',
-  '2', // emergency items: no
-  '2', // age 20–39
-  '2',
-  '2',
-  '2',
-  '2',
-  '2',
-  '2',
-  '2', // clinician items: no
-  '4', // pain now (typed number on a 0–10 scale)
-  '2',
-  '2',
-  '2',
-  '2',
-  '2',
-  '2',
-  '2',
-  '2', // STarT Back: disagree
-  '2', // bothersomeness: slightly
-  '3',
-  '3', // side bridges 30–59 s
-  '5', // stance 40–49 s
-  'yes',
-  'no',
-  'no', // bridges fine, thigh stays, pelvis still
-  '7:30', // drill time, typed
-  'Berlin', // timezone, typed
-  '1', // quiet hours 22–07
-];
-
-const DAY = (pain: string, feel: string) => ['!tomorrow', '1', pain, feel, '1'];
 
 async function runScript(lines: string[], patientId: string) {
   const input = new PassThrough();
@@ -80,10 +44,10 @@ async function runScript(lines: string[], patientId: string) {
 describe('terminal chat', () => {
   it('runs a whole onboarding and three simulated days by typing', async () => {
     const script = [
-      ...ONBOARDING,
-      ...DAY('3', '1'),
-      ...DAY('3', '1'),
-      ...DAY('2', '1'),
+      ...TYPED_ONBOARDING,
+      ...typedDay('3', '1'),
+      ...typedDay('3', '1'),
+      ...typedDay('2', '1'),
       '/progress',
       '/export',
     ];
