@@ -5,7 +5,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { SimulatedClock, TerminalChat } from '../adapters/terminal/chat.ts';
 import type { Locale } from './content/schema.ts';
-import { CoachRuntime } from './runtime/coach.ts';
+import { CoachRuntime } from './runtime/coach-runtime.ts';
 import { ConfigError, loadConfig } from './runtime/config.ts';
 import { ContentError, loadContent } from './runtime/content-loader.ts';
 import { hasRedisServer, REDIS_SERVER_MISSING, startPrivateRedis } from './runtime/redis-server.ts';

@@ -5,7 +5,7 @@ import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import type { Locale } from '../../src/content/schema.ts';
 import type { Choice, OutboundMessage } from '../../src/engine/events.ts';
-import type { CoachRuntime, EffectPorts } from '../../src/runtime/coach.ts';
+import type { CoachRuntime, EffectPorts } from '../../src/runtime/coach-runtime.ts';
 import { LocalTimers } from './local-timers.ts';
 
 /** A clock the terminal can move forward, so a newcomer can live a week in a minute. */

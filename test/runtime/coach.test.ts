@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import type { InboundEvent } from '../../src/engine/events.ts';
-import { InvalidEventError } from '../../src/runtime/coach.ts';
+import { InvalidEventError } from '../../src/runtime/coach-runtime.ts';
 import { nextWallTime } from '../../src/time/local.ts';
 import { HEALTHY } from '../support/patient.ts';
 import { useRedis } from '../support/redis.ts';

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import type { OutboundMessage, Timer } from '../../src/engine/events.ts';
 import type { Schedule as PatientSchedule } from '../../src/engine/state.ts';
-import { CoachRuntime, type EffectPorts } from '../../src/runtime/coach.ts';
+import { CoachRuntime, type EffectPorts } from '../../src/runtime/coach-runtime.ts';
 import type { PatientExport } from '../../src/runtime/store.ts';
 import { PatientStore } from '../../src/runtime/store.ts';
 import { realContent } from './content.ts';

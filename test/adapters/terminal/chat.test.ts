@@ -5,7 +5,7 @@ import { PassThrough } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { SimulatedClock, TerminalChat } from '../../../adapters/terminal/chat.ts';
-import { CoachRuntime } from '../../../src/runtime/coach.ts';
+import { CoachRuntime } from '../../../src/runtime/coach-runtime.ts';
 import { PatientStore } from '../../../src/runtime/store.ts';
 import { realContent } from '../../support/content.ts';
 import { useRedis } from '../../support/redis.ts';
