@@ -58,7 +58,16 @@ export const inboundEventSchema = z.discriminatedUnion('kind', [
   }),
   z.strictObject({ ...base, kind: z.literal('text'), text: z.string().max(4096) }),
   z.strictObject({ ...base, kind: z.literal('choice'), seq: z.int().min(0), value: z.string().max(48) }),
-  z.strictObject({ ...base, kind: z.literal('timer'), timer: z.enum(TIMERS) }),
+  z.strictObject({
+    ...base,
+    kind: z.literal('timer'),
+    timer: z.enum(TIMERS),
+    /** The patient's local date the timer was scheduled for; a timer delivered on a later day is stale. */
+    date: z
+      .string()
+      .regex(/^\d{4}-\d{2}-\d{2}$/)
+      .optional(),
+  }),
   z.strictObject({
     ...base,
     kind: z.literal('coach'),

@@ -104,7 +104,8 @@ export function step(
       onChoice(turn, event.seq, event.value);
       break;
     case 'timer':
-      runTimer(turn, event.timer);
+      // Work missed while the service was down is caught up only while its day is still running.
+      if (event.date === undefined || event.date === turn.today) runTimer(turn, event.timer);
       break;
     case 'coach':
       runCoachAction(turn, event.coachId, event.command);

@@ -8,7 +8,8 @@ import type { PatientExport, PatientStore } from './store.ts';
 
 /** What the shell does with the engine's effects; each platform or test supplies its own. */
 export interface EffectPorts {
-  send(patientId: string, message: OutboundMessage): Promise<void>;
+  /** `key` is unique per message of a step and stable across retries: an idempotency key. */
+  send(patientId: string, message: OutboundMessage, key: string): Promise<void>;
   alertCoach(alert: {
     patientId: string;
     coachCode: string | null;
@@ -51,10 +52,10 @@ export class CoachRuntime {
       { eventId: event.id, patientId: event.patientId, kind: event.kind, duplicate: result.duplicate },
       'event',
     );
-    const before = result.state;
-    for (const effect of result.effects) {
+    const after = result.state;
+    for (const [index, effect] of result.effects.entries()) {
       try {
-        await this.perform(event.patientId, effect, before);
+        await this.perform(event.patientId, effect, after, `${event.id}#${index}`);
       } catch (error) {
         this.log.error(
           { err: error, eventId: event.id, patientId: event.patientId, effect: effect.type },
@@ -66,10 +67,10 @@ export class CoachRuntime {
     return { duplicate: result.duplicate, state: result.state };
   }
 
-  private async perform(patientId: string, effect: Effect, state: PatientState | null) {
+  private async perform(patientId: string, effect: Effect, state: PatientState | null, key: string) {
     switch (effect.type) {
       case 'send':
-        return this.ports.send(patientId, effect.message);
+        return this.ports.send(patientId, effect.message, key);
       case 'alert_coach':
         return this.ports.alertCoach({
           patientId,

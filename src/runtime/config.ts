@@ -35,10 +35,61 @@ function isRedisUrl(value: string): boolean {
   }
 }
 
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
+}
+
+export const ROLES = ['bot', 'worker', 'scheduler'] as const;
+export type Role = (typeof ROLES)[number];
+
+const rolesSchema = z
+  .string()
+  .transform((v) =>
+    v
+      .split(',')
+      .map((r) => r.trim())
+      .filter(Boolean),
+  )
+  .pipe(z.array(z.enum(ROLES)).min(1))
+  .optional();
+
+const positiveInt = (max: number) =>
+  z.string().regex(/^\d+$/).transform(Number).pipe(z.int().min(1).max(max));
+
 const VARIABLES = {
   REDIS_URL: variable(z.string().refine(isRedisUrl).optional(), 'expected a redis:// or rediss:// URL', true),
   LOG_LEVEL: variable(z.enum(LOG_LEVELS).default('info'), `expected one of ${LOG_LEVELS.join(', ')}`, false),
   CONTENT_DIR: variable(z.string().default('content'), 'expected a directory path', false),
+  REDIS_PREFIX: variable(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,32}$/)
+      .default('bc'),
+    'expected 1–32 letters, digits, _ or -',
+    false,
+  ),
+  ROLES: variable(rolesSchema, `expected a comma-separated list of ${ROLES.join(', ')}`, false),
+  TELEGRAM_API_ROOT: variable(
+    z.string().refine(isHttpUrl).optional(),
+    'expected an http:// or https:// URL',
+    false,
+  ),
+  TELEGRAM_RATE_PER_SECOND: variable(
+    positiveInt(1000).default(30),
+    'expected a whole number of messages per second (1–1000)',
+    false,
+  ),
+  DELIVERY_CONCURRENCY: variable(
+    positiveInt(500).default(20),
+    'expected a whole number of parallel deliveries (1–500)',
+    false,
+  ),
+  JOB_LOCK_SECONDS: variable(positiveInt(600).default(30), 'expected whole seconds (1–600)', false),
   DEFAULT_LOCALE: variable(z.enum(LOCALES).default('en'), `expected one of ${LOCALES.join(', ')}`, false),
   TELEGRAM_BOT_TOKEN: variable(
     z
@@ -88,6 +139,15 @@ export interface Config {
   slackBotToken: string | undefined;
   slackSigningSecret: string | undefined;
   slackAppToken: string | undefined;
+  /** Prefix of every key this deployment writes, so several can share one Redis. */
+  redisPrefix: string;
+  /** What this process does; all of them when ROLES is unset. */
+  roles: Role[];
+  telegramApiRoot: string | undefined;
+  telegramRatePerSecond: number;
+  deliveryConcurrency: number;
+  /** How long a job stays with a worker that stopped answering before another takes it over. */
+  jobLockSeconds: number;
 }
 
 const MAX_ECHO_CHARS = 40;
@@ -125,5 +185,11 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     slackBotToken: raw.SLACK_BOT_TOKEN,
     slackSigningSecret: raw.SLACK_SIGNING_SECRET,
     slackAppToken: raw.SLACK_APP_TOKEN,
+    redisPrefix: raw.REDIS_PREFIX,
+    roles: raw.ROLES ?? [...ROLES],
+    telegramApiRoot: raw.TELEGRAM_API_ROOT,
+    telegramRatePerSecond: raw.TELEGRAM_RATE_PER_SECOND,
+    deliveryConcurrency: raw.DELIVERY_CONCURRENCY,
+    jobLockSeconds: raw.JOB_LOCK_SECONDS,
   };
 }

@@ -428,3 +428,19 @@ describe('language', () => {
     expect(p.lastText()).toMatch(/Deutsch/);
   });
 });
+
+describe('timers delivered late', () => {
+  it('catches up a missed push on the same local day, never on a later one', () => {
+    const p = patient().onboard();
+    p.advanceTo('08:00');
+    const date = p.state?.days.length === 0 ? new Date(p.now).toISOString().slice(0, 10) : '';
+    p.advanceTo('11:00');
+    expect(p.messages(p.send({ kind: 'timer', timer: 'drills_due', date })).length).toBeGreaterThan(0);
+    const q = patient().onboard();
+    q.advanceTo('08:00');
+    const yesterday = new Date(q.now).toISOString().slice(0, 10);
+    q.advanceTo('09:00');
+    q.now += 86_400_000;
+    expect(q.send({ kind: 'timer', timer: 'drills_due', date: yesterday })).toEqual([]);
+  });
+});

@@ -22,6 +22,12 @@ describe('loadConfig', () => {
       slackBotToken: undefined,
       slackSigningSecret: undefined,
       slackAppToken: undefined,
+      redisPrefix: 'bc',
+      roles: ['bot', 'worker', 'scheduler'],
+      telegramApiRoot: undefined,
+      telegramRatePerSecond: 30,
+      deliveryConcurrency: 20,
+      jobLockSeconds: 30,
     });
   });
 
@@ -41,6 +47,11 @@ describe('loadConfig', () => {
       SLACK_BOT_TOKEN: 'xoxb-1-2-abc',
       SLACK_SIGNING_SECRET: '8f742231b10e8888abcd99yyyzzz85a5',
       SLACK_APP_TOKEN: 'xapp-1-A1-abc',
+      REDIS_PREFIX: 'coach-eu',
+      ROLES: 'worker, scheduler',
+      TELEGRAM_API_ROOT: 'http://127.0.0.1:8081',
+      TELEGRAM_RATE_PER_SECOND: '100',
+      DELIVERY_CONCURRENCY: '50',
       UNRELATED: 'ignored',
     });
     expect(config).toEqual({
@@ -52,7 +63,27 @@ describe('loadConfig', () => {
       slackBotToken: 'xoxb-1-2-abc',
       slackSigningSecret: '8f742231b10e8888abcd99yyyzzz85a5',
       slackAppToken: 'xapp-1-A1-abc',
+      redisPrefix: 'coach-eu',
+      roles: ['worker', 'scheduler'],
+      telegramApiRoot: 'http://127.0.0.1:8081',
+      telegramRatePerSecond: 100,
+      deliveryConcurrency: 50,
+      jobLockSeconds: 30,
     });
+  });
+
+  it.each([
+    ['ROLES', 'worker,cook', 'expected a comma-separated list of bot, worker, scheduler'],
+    ['ROLES', ',', 'expected a comma-separated list'],
+    ['TELEGRAM_RATE_PER_SECOND', '0', 'expected a whole number of messages per second'],
+    ['TELEGRAM_RATE_PER_SECOND', '2.5', 'expected a whole number of messages per second'],
+    ['DELIVERY_CONCURRENCY', 'many', 'expected a whole number of parallel deliveries'],
+    ['TELEGRAM_API_ROOT', 'ftp://bots', 'expected an http:// or https:// URL'],
+    ['REDIS_PREFIX', 'a b', 'expected 1–32 letters'],
+  ])('rejects %s=%s in one line naming it', (name, value, expected) => {
+    const error = configErrorOf({ [name]: value });
+    expect(error.variable).toBe(name);
+    expect(error.message).toContain(`Invalid environment variable ${name}: ${expected}`);
   });
 
   it.each([
