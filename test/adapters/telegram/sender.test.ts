@@ -1,0 +1,167 @@
+import { HttpError } from 'grammy';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  CALLBACK_DATA_MAX_BYTES,
+  createTelegramSender,
+  decodeCallbackData,
+  encodeCallbackData,
+  type TelegramSender,
+} from '../../../adapters/telegram/sender.ts';
+import { type FakeBotApi, startFakeBotApi } from '../../support/fake-bot-api.ts';
+
+const TOKEN = '123456:test-token';
+
+describe('telegram sender against the fake Bot API', () => {
+  let fake: FakeBotApi;
+  let sender: TelegramSender;
+
+  beforeEach(async () => {
+    fake = await startFakeBotApi({ token: TOKEN });
+    sender = createTelegramSender({ token: TOKEN, apiRoot: fake.apiRoot, timeoutSeconds: 5 });
+  });
+  afterEach(async () => {
+    await fake.stop();
+  });
+
+  it('delivers a plain message with the chat id and text', async () => {
+    await expect(sender.send('4242', { text: 'Good morning' })).resolves.toEqual({ ok: true });
+    const [sent] = fake.messages();
+    expect(sent).toMatchObject({ method: 'sendMessage', chatId: '4242', messageId: 1, text: 'Good morning' });
+    expect(sent?.replyMarkup).toBeUndefined();
+    expect(fake.stats.delivered).toBe(1);
+    expect(fake.stats.deliveredPerChat.get('4242')).toBe(1);
+  });
+
+  it('renders choices as an inline keyboard, one row per choices row, with seq:value callback data', async () => {
+    const result = await sender.send('77', {
+      text: 'How is your back today?',
+      seq: 12,
+      choices: [
+        [
+          { value: 'better', label: 'Better' },
+          { value: 'same', label: 'Same' },
+        ],
+        [{ value: 'worse', label: 'Worse' }],
+      ],
+    });
+    expect(result).toEqual({ ok: true });
+    await sender.send('77', { text: 'second' });
+    const [first, second] = fake.messages();
+    expect(first?.chatId).toBe('77');
+    expect(first?.text).toBe('How is your back today?');
+    expect(first?.replyMarkup).toEqual({
+      inline_keyboard: [
+        [
+          { text: 'Better', callback_data: '12:better' },
+          { text: 'Same', callback_data: '12:same' },
+        ],
+        [{ text: 'Worse', callback_data: '12:worse' }],
+      ],
+    });
+    expect(second?.messageId).toBe(2);
+    expect(fake.stats.connections).toBe(1); // grammY kept the connection alive
+  });
+
+  it('maps a 429 to retryAfterMs', async () => {
+    fake.setBehaviour({ fail: { status429Rate: 1, retryAfter: 7 } });
+    await expect(sender.send('1', { text: 'hi' })).resolves.toEqual({ ok: false, retryAfterMs: 7000 });
+    expect(fake.stats.status429).toBe(1);
+    expect(fake.stats.delivered).toBe(0);
+  });
+
+  it('maps a blocked user to blocked', async () => {
+    fake.setBehaviour({ blockedChats: new Set(['99']) });
+    await expect(sender.send('99', { text: 'hi' })).resolves.toEqual({ ok: false, blocked: true });
+    await expect(sender.send('98', { text: 'hi' })).resolves.toEqual({ ok: true });
+    expect(fake.stats.status403).toBe(1);
+  });
+
+  it('throws on a 500 so the queue retries', async () => {
+    fake.setBehaviour({ fail: { status500Rate: 1 } });
+    await expect(sender.send('1', { text: 'hi' })).rejects.toThrow(/Internal Server Error/);
+    fake.setBehaviour({ fail: undefined });
+    await expect(sender.send('1', { text: 'hi' })).resolves.toEqual({ ok: true });
+  });
+
+  it('throws on a request the server never answers, after the client timeout', async () => {
+    const quick = createTelegramSender({ token: TOKEN, apiRoot: fake.apiRoot, timeoutSeconds: 0.2 });
+    fake.setBehaviour({ fail: { timeoutRate: 1 } });
+    const error = await quick.send('1', { text: 'hi' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(HttpError);
+    expect(String((error as HttpError).error)).toMatch(/timed out/);
+    expect(fake.stats.timeouts).toBe(1);
+  });
+
+  it('refuses a keyboard whose callback data would not fit before calling Telegram', async () => {
+    const value = 'x'.repeat(48);
+    await expect(
+      sender.send('1', { text: 'q', seq: 10 ** 15, choices: [[{ value, label: 'Long' }]] }),
+    ).rejects.toThrow(value);
+    expect(fake.stats.requests.get('sendMessage')).toBeUndefined();
+  });
+
+  it("the fake's rate limiter answers 429 above the per-chat rate", async () => {
+    fake.setBehaviour({ rateLimit: { perSecond: 30, perChatPerSecond: 1, retryAfter: 1 } });
+    const results = [];
+    for (let i = 0; i < 3; i++) results.push(await sender.send('5', { text: `m${i}` }));
+    expect(results[0]).toEqual({ ok: true });
+    expect(results.filter((r) => !r.ok && 'retryAfterMs' in r).length).toBeGreaterThanOrEqual(1);
+    expect(fake.stats.status429).toBeGreaterThanOrEqual(1);
+    // Another chat is not held back by the first one's limit.
+    await expect(sender.send('6', { text: 'other' })).resolves.toEqual({ ok: true });
+  });
+});
+
+describe('callback data', () => {
+  it('round-trips seq and value', () => {
+    for (const [seq, value] of [
+      [0, 'a'],
+      [1, 'yes'],
+      [42, 'pain:7'],
+      [123456, 'grüße'],
+    ] as const) {
+      const data = encodeCallbackData(seq, value);
+      expect(data).toBe(`${seq}:${value}`);
+      expect(decodeCallbackData(data)).toEqual({ seq, value });
+    }
+  });
+
+  it('enforces the 64-byte limit and names the value', () => {
+    // 40 two-byte characters: within the schema's 48 characters, but 80 bytes.
+    const wide = 'é'.repeat(40);
+    expect(() => encodeCallbackData(1, wide)).toThrow(new RegExp(`${wide}.*${CALLBACK_DATA_MAX_BYTES}`));
+    const fits = 'x'.repeat(CALLBACK_DATA_MAX_BYTES - 3);
+    expect(() => encodeCallbackData(99, fits)).toThrow(); // longer than a choice value may be
+    expect(Buffer.byteLength(encodeCallbackData(10 ** 14, 'x'.repeat(48)))).toBeLessThanOrEqual(64);
+    expect(() => encodeCallbackData(10 ** 15, 'x'.repeat(48))).toThrow(/64/);
+  });
+
+  it('rejects malformed or forged data', () => {
+    for (const data of [
+      '',
+      'abc',
+      ':value',
+      '1:',
+      '-1:x',
+      '01:x',
+      '1.5:x',
+      ' 1:x',
+      'x:1',
+      '1:a\nb',
+      `1:${'x'.repeat(49)}`,
+      `1:${'é'.repeat(40)}`,
+      '99999999999999999:x',
+    ]) {
+      expect(decodeCallbackData(data), data).toBeUndefined();
+    }
+    expect(decodeCallbackData(42)).toBeUndefined();
+    expect(decodeCallbackData(undefined)).toBeUndefined();
+  });
+
+  it('refuses to encode what could not be decoded', () => {
+    expect(() => encodeCallbackData(-1, 'x')).toThrow();
+    expect(() => encodeCallbackData(1.5, 'x')).toThrow();
+    expect(() => encodeCallbackData(1, '')).toThrow();
+    expect(() => encodeCallbackData(1, 'a\tb')).toThrow();
+  });
+});
