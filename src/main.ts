@@ -4,11 +4,13 @@ import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { SimulatedClock, TerminalChat } from '../adapters/terminal/chat.ts';
+import type { Content } from './content/content.ts';
 import type { Locale } from './content/schema.ts';
 import { CoachRuntime } from './runtime/coach-runtime.ts';
-import { ConfigError, loadConfig } from './runtime/config.ts';
+import { type Config, ConfigError, loadConfig } from './runtime/config.ts';
 import { ContentError, loadContent } from './runtime/content-loader.ts';
 import { hasRedisServer, REDIS_SERVER_MISSING, startPrivateRedis } from './runtime/redis-server.ts';
+import { startService } from './runtime/service.ts';
 import { PatientStore } from './runtime/store.ts';
 import { isValidZone } from './time/local.ts';
 
@@ -71,6 +73,10 @@ async function main(): Promise<void> {
   } catch (error) {
     fail(`cannot reach Redis at REDIS_URL: ${error instanceof Error ? error.message : String(error)}`);
   }
+  if (config.telegramBotToken) {
+    await redis.quit();
+    return runService(config, content, redisUrl, stopPrivate);
+  }
   // In the terminal the chat owns the screen, so logs go to a file.
   const log = pino(
     { level: config.logLevel },
@@ -97,6 +103,23 @@ async function main(): Promise<void> {
 
   await chat.run();
   await redis.quit();
+  await stopPrivate?.();
+}
+
+/** The platform service until SIGTERM or SIGINT: then stop taking work, finish in-flight jobs, exit. */
+async function runService(
+  config: Config,
+  content: Content,
+  redisUrl: string,
+  stopPrivate: (() => Promise<void>) | undefined,
+): Promise<void> {
+  const log = pino({ level: config.logLevel });
+  const service = await startService({ config, content, redisUrl, log });
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  await service.stop();
   await stopPrivate?.();
 }
 
