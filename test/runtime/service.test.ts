@@ -1,0 +1,100 @@
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { InboundEvent } from '../../src/engine/events.ts';
+import { loadConfig } from '../../src/runtime/config.ts';
+import { type Service, startService } from '../../src/runtime/service.ts';
+import { PatientStore } from '../../src/runtime/store.ts';
+import { nextWallTime } from '../../src/time/local.ts';
+import { realContent } from '../support/content.ts';
+import { type FakeBotApi, startFakeBotApi } from '../support/fake-bot-api.ts';
+import { HEALTHY } from '../support/patient.ts';
+import { useRedis } from '../support/redis.ts';
+
+const redisFixture = useRedis();
+let fake: FakeBotApi;
+let service: Service;
+let store: PatientStore;
+let now = Date.parse('2026-03-26T06:00:00Z');
+const patientId = 'tg:4242';
+let counter = 0;
+
+beforeAll(async () => {
+  fake = await startFakeBotApi();
+  const prefix = redisFixture.prefix().replace(/[^A-Za-z0-9_-]/g, '');
+  const config = loadConfig({
+    TELEGRAM_BOT_TOKEN: '123:service-test',
+    TELEGRAM_API_ROOT: fake.apiRoot,
+    TELEGRAM_RATE_PER_SECOND: '1000',
+    REDIS_PREFIX: prefix,
+  });
+  service = await startService({
+    config,
+    content: realContent(),
+    redisUrl: redisFixture.url,
+    log: pino({ level: 'silent' }),
+    clock: () => now,
+    tickMs: 20,
+  });
+  store = new PatientStore(redisFixture.redis, { prefix: `${prefix}:` });
+});
+
+afterAll(async () => {
+  await service?.stop();
+  await fake?.stop();
+});
+
+const send = (payload: Record<string, unknown>) =>
+  service.runtime.handle({ id: `t${++counter}`, patientId, localeHint: 'en', ...payload } as InboundEvent);
+
+async function tap(value: string | number) {
+  const ask = (await store.load(patientId))?.ask;
+  if (!ask) throw new Error(`nothing to answer with ${value}`);
+  await send({ kind: 'choice', seq: ask.seq, value: String(value) });
+}
+
+const sessionsSent = () =>
+  fake.messages().filter((m) => m.chatId === '4242' && /Today’s session/.test(m.text ?? ''));
+
+describe('the service: schedules, timer and delivery workers, the real grammY client', () => {
+  it('delivers onboarding through the outbox to the fake Bot API', async () => {
+    await send({ kind: 'command', command: 'start', args: '' });
+    const a = HEALTHY;
+    for (const v of ['yes', ...a.emergency, a.age, ...a.clinician, a.baseline, ...a.startBack]) await tap(v);
+    for (const v of [a.sideLeft, a.sideRight, a.stance, 'yes', 'no', 'no', '08:00', 'Europe/Berlin', 'none'])
+      await tap(v);
+    expect((await store.load(patientId))?.status).toBe('active');
+    await vi.waitFor(() => expect(fake.messages().some((m) => /All set!/.test(m.text ?? ''))).toBe(true));
+    const question = fake.messages().find((m) => /How old are you/.test(m.text ?? ''));
+    expect(JSON.stringify(question?.replyMarkup)).toContain('callback_data');
+  });
+
+  it('pushes one session per local day at 08:00 Berlin across the spring-forward weekend', async () => {
+    for (let day = 1; day <= 5; day++) {
+      now = nextWallTime(now, '08:00', 'Europe/Berlin') + 1000;
+      await vi.waitFor(() => expect(sessionsSent()).toHaveLength(day), { timeout: 10_000 });
+      const state = await store.load(patientId);
+      if (state?.ask?.q === 'recheck') for (let i = 0; i < 3; i++) await tap('no');
+      await tap('done');
+      await tap(3);
+      await tap('about_right');
+      await tap('none');
+      // Later the same day the scheduler runs again: nothing more is pushed.
+      now += 3 * 3600_000;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(sessionsSent()).toHaveLength(day);
+    }
+    const days = (await store.load(patientId))?.days.filter((d) => d.session).map((d) => d.date);
+    expect(days).toEqual(['2026-03-26', '2026-03-27', '2026-03-28', '2026-03-29', '2026-03-30']);
+  });
+
+  it('snoozes through the schedule store and brings the session back an hour later', async () => {
+    now = nextWallTime(now, '08:00', 'Europe/Berlin') + 1000;
+    await vi.waitFor(() => expect(sessionsSent()).toHaveLength(6), { timeout: 10_000 });
+    const state = await store.load(patientId);
+    if (state?.ask?.q === 'recheck') for (let i = 0; i < 3; i++) await tap('no');
+    const before = sessionsSent().length;
+    await tap('snooze');
+    now += 3600_000 + 1000;
+    await vi.waitFor(() => expect(sessionsSent().length).toBe(before + 1), { timeout: 10_000 });
+  });
+});
