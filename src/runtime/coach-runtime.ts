@@ -53,7 +53,13 @@ export class CoachRuntime {
       'event',
     );
     const after = result.state;
-    for (const [index, effect] of result.effects.entries()) {
+    // A replayed schedule effect may be older than the patient's current schedule: sync to the state.
+    const effects = result.duplicate
+      ? result.effects.map((e) =>
+          e.type === 'schedule' ? { ...e, schedule: after?.status === 'active' ? after.schedule : null } : e,
+        )
+      : result.effects;
+    for (const [index, effect] of effects.entries()) {
       try {
         await this.perform(event.patientId, effect, after, `${event.id}#${index}`);
       } catch (error) {
@@ -64,6 +70,10 @@ export class CoachRuntime {
         throw error;
       }
     }
+    // Until here a crash leaves the effects pending in the store; a redelivery replays them, and
+    // the idempotency keys make the replay a no-op where they already happened.
+    if (result.effects.length > 0 && result.state !== null)
+      await this.store.settle(event.patientId, event.id);
     return { duplicate: result.duplicate, state: result.state };
   }
 

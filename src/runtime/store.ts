@@ -13,6 +13,8 @@ export interface PatientKeys {
   state: string;
   seen: string;
   audit: string;
+  /** Effects committed but not yet confirmed performed, by event id: replayed on redelivery. */
+  pending: string;
 }
 
 const FORBIDDEN_IN_KEY = /[{}\s]/;
@@ -26,7 +28,12 @@ export function keysOf(patientId: string, prefix = DEFAULT_PREFIX): PatientKeys 
   }
   // The hash tag puts all of a patient's keys in one cluster slot, so one transaction can cover them.
   const tagged = `${prefix}{${patientId}}`;
-  return { state: `${tagged}:state`, seen: `${tagged}:seen`, audit: `${tagged}:audit` };
+  return {
+    state: `${tagged}:state`,
+    seen: `${tagged}:seen`,
+    audit: `${tagged}:audit`,
+    pending: `${tagged}:pending`,
+  };
 }
 
 const AUDIT_KINDS = {
@@ -43,6 +50,20 @@ const auditEntrySchema = z.strictObject({
   kind: z.enum(AUDIT_KINDS),
   detail: z.record(z.string(), z.unknown()),
 });
+
+/** Effects that reach outside the store; they are kept with the commit until confirmed performed. */
+const OUTWARD: ReadonlySet<Effect['type']> = new Set([
+  'send',
+  'alert_coach',
+  'schedule',
+  'wake_at',
+  'export',
+]);
+const pendingEffectsSchema = z.array(
+  z.looseObject({
+    type: z.enum(['send', 'alert_coach', 'audit', 'schedule', 'wake_at', 'export', 'delete']),
+  }),
+);
 
 export class CorruptRecordError extends Error {
   constructor(
@@ -179,7 +200,12 @@ export class PatientStore {
         this.redis.zscore(keys.seen, event.id),
       ]);
       const current = raw === null ? null : parseState(keys.state, raw, event.patientId);
-      if (seenAt !== null) return { duplicate: true, state: current, effects: [] };
+      if (seenAt !== null) {
+        // Processed before; if its effects were never confirmed performed, hand them out again.
+        const pending = await this.redis.hget(keys.pending, event.id);
+        const effects = pending === null ? [] : parseStored(keys.pending, pending, pendingEffectsSchema);
+        return { duplicate: true, state: current, effects: effects as Effect[] };
+      }
 
       const { state, effects } = step(current);
       const deletes = effects.some((effect) => effect.type === 'delete');
@@ -198,6 +224,8 @@ export class PatientStore {
         tx.zadd(keys.seen, now, event.id);
         tx.zremrangebyrank(keys.seen, 0, -(SEEN_LIMIT + 1));
         if (audits.length > 0) tx.rpush(keys.audit, ...audits);
+        const outward = effects.filter((effect) => OUTWARD.has(effect.type));
+        if (outward.length > 0) tx.hset(keys.pending, event.id, JSON.stringify(effects));
       }
       execSent = true;
       const replies = await tx.exec();
@@ -209,6 +237,16 @@ export class PatientStore {
       // A failed UNWATCH means the connection dropped, which clears the WATCH anyway.
       if (!execSent) await this.redis.unwatch().catch(() => undefined);
     }
+  }
+
+  /** The event's effects were all performed: it no longer needs replaying. */
+  async settle(patientId: string, eventId: string): Promise<void> {
+    await this.redis.hdel(this.keysOf(patientId).pending, eventId);
+  }
+
+  /** Events whose effects were committed but not confirmed performed (a crash in between). */
+  async unsettled(patientId: string): Promise<string[]> {
+    return this.redis.hkeys(this.keysOf(patientId).pending);
   }
 
   async auditLog(patientId: string): Promise<AuditEntry[]> {

@@ -189,6 +189,24 @@ describe('the coach runtime on a real Redis store', () => {
     expect(p.ports.schedules.at(-1)).toEqual({ patientId: p.patientId, schedule: null });
   });
 
+  it('replays the effects of a step whose sends failed after the commit, with the same keys', async () => {
+    const p = remotePatient();
+    p.ports.failSends = 1;
+    await expect(p.send({ kind: 'command', command: 'start', args: '' }, 'start-1')).rejects.toThrow(
+      /unreachable/,
+    );
+    expect((await p.state())?.ask?.q).toBe('consent');
+    expect(await p.store.unsettled(p.patientId)).toEqual(['start-1']);
+    // The platform redelivers the update: nothing is stepped again, the messages go out.
+    const again = await p.send({ kind: 'command', command: 'start', args: '' }, 'start-1');
+    expect(again.duplicate).toBe(true);
+    expect(p.ports.sent.map((s) => s.key)).toEqual(['start-1#0', 'start-1#1']);
+    expect(await p.store.unsettled(p.patientId)).toEqual([]);
+    // Once settled, a further redelivery does nothing at all.
+    await p.send({ kind: 'command', command: 'start', args: '' }, 'start-1');
+    expect(p.ports.sent).toHaveLength(2);
+  });
+
   it('refuses a malformed event with a clear error and stores nothing', async () => {
     const p = remotePatient();
     await expect(

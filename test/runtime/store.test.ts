@@ -73,6 +73,7 @@ describe('PatientStore keys', () => {
       state: 'bc:{tg:1}:state',
       seen: 'bc:{tg:1}:seen',
       audit: 'bc:{tg:1}:audit',
+      pending: 'bc:{tg:1}:pending',
     });
   });
 
@@ -227,7 +228,7 @@ describe('PatientStore', () => {
     expect(result).toEqual({ duplicate: false, state: null, effects: [{ type: 'delete' }] });
     expect(await keysUnder(fixture.redis, prefix)).toEqual(
       Object.values(keysOf('tg:2', prefix))
-        .filter((key) => !key.endsWith(':audit'))
+        .filter((key) => !key.endsWith(':audit') && !key.endsWith(':pending'))
         .sort(),
     );
     expect(await store.load(PATIENT)).toBeNull();

@@ -9,14 +9,20 @@ import { realContent } from './content.ts';
 
 /** Ports that remember every effect the runtime performed, for assertions. */
 export class RecordingPorts implements EffectPorts {
-  sent: { patientId: string; message: OutboundMessage }[] = [];
+  sent: { patientId: string; message: OutboundMessage; key: string }[] = [];
+  /** Makes the next `failSends` sends throw, as a crash or an unreachable queue would. */
+  failSends = 0;
   alerts: Parameters<EffectPorts['alertCoach']>[0][] = [];
   schedules: { patientId: string; schedule: PatientSchedule | null }[] = [];
   wakes: { patientId: string; at: number; timer: Timer }[] = [];
   exports: { patientId: string; data: PatientExport }[] = [];
 
-  send = async (patientId: string, message: OutboundMessage) => {
-    this.sent.push({ patientId, message });
+  send = async (patientId: string, message: OutboundMessage, key: string) => {
+    if (this.failSends > 0) {
+      this.failSends--;
+      throw new Error('the outbox is unreachable');
+    }
+    this.sent.push({ patientId, message, key });
   };
   alertCoach = async (alert: Parameters<EffectPorts['alertCoach']>[0]) => {
     this.alerts.push(alert);
