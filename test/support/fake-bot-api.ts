@@ -77,6 +77,11 @@ export interface FakeBotApiStats {
   status403: number;
   /** Requests deliberately left unanswered. */
   timeouts: number;
+  /**
+   * Messages that arrived while a retry_after this server gave was still running (allowing 100 ms
+   * for requests already on their way when the 429 went out): a client honouring retry_after has 0.
+   */
+  sentDuringRetryAfter: number;
   /** TCP connections accepted (stays small when clients keep connections alive). */
   connections: number;
   /** Date.now() of the first and last delivered sendMessage (achieved rate = delivered / span). */
@@ -328,6 +333,7 @@ export async function startFakeBotApi(opts: FakeBotApiOptions = {}): Promise<Fak
     deliveredPerChat: new Map(),
     photos: 0,
     status429: 0,
+    sentDuringRetryAfter: 0,
     status500: 0,
     status403: 0,
     timeouts: 0,
@@ -399,6 +405,16 @@ export async function startFakeBotApi(opts: FakeBotApiOptions = {}): Promise<Fak
     return id;
   }
 
+  let last429At = 0;
+  let retryNotBefore = 0;
+  function noteRetryAfter(now: number, seconds: number): void {
+    last429At = now;
+    retryNotBefore = Math.max(retryNotBefore, now + seconds * 1000);
+  }
+  function checkRetryAfter(now: number): void {
+    if (now < retryNotBefore && now - last429At > 100) stats.sentDuringRetryAfter++;
+  }
+
   /** 403 or 429 for a message to `chatId`, or undefined when it may go out (and is counted). */
   function gate(chatId: string, rateLimited: boolean, now: number): Buffer | undefined {
     if (behaviour.blockedChats?.has(chatId)) {
@@ -414,6 +430,7 @@ export async function startFakeBotApi(opts: FakeBotApiOptions = {}): Promise<Fak
       }
       if (!globalWindow.hasRoom(now) || !chatWindow.hasRoom(now)) {
         stats.status429++;
+        noteRetryAfter(now, limit.retryAfter);
         return tooManyBody(limit.retryAfter);
       }
       globalWindow.take(now);
@@ -534,6 +551,7 @@ export async function startFakeBotApi(opts: FakeBotApiOptions = {}): Promise<Fak
     const method = path.slice(slash + 1);
     stats.requests.set(method, (stats.requests.get(method) ?? 0) + 1);
     if (requiredToken !== undefined && token !== requiredToken) return reply(res, 401, UNAUTHORIZED_BODY);
+    if (method === 'sendMessage' || method === 'sendPhoto') checkRetryAfter(Date.now());
 
     const fail = behaviour.fail;
     if (fail && faultMethods.has(method)) {
@@ -553,6 +571,7 @@ export async function startFakeBotApi(opts: FakeBotApiOptions = {}): Promise<Fak
       edge += fail.status429Rate ?? 0;
       if (r < edge) {
         stats.status429++;
+        noteRetryAfter(Date.now(), fail.retryAfter ?? 1);
         return reply(res, 429, tooManyBody(fail.retryAfter ?? 1));
       }
     }
@@ -604,6 +623,7 @@ export async function startFakeBotApi(opts: FakeBotApiOptions = {}): Promise<Fak
       stats.delivered = 0;
       stats.photos = 0;
       stats.status429 = 0;
+      stats.sentDuringRetryAfter = 0;
       stats.status500 = 0;
       stats.status403 = 0;
       stats.timeouts = 0;
