@@ -1,6 +1,6 @@
 import { COMMANDS, type Command } from './events.ts';
-import { ask, nextCheckinQuestion, pushSession, reAsk, todaysPlan } from './flow.ts';
-import { progressText, sessionText } from './render.ts';
+import { ask, nextCheckinQuestion, pushSession, reAsk, showSession, todaysPlan } from './flow.ts';
+import { progressText } from './render.ts';
 import type { Turn } from './turn.ts';
 
 const COACH_CODE = /^[A-Za-z0-9_-]{1,64}$/;
@@ -64,8 +64,7 @@ export function runCommand(turn: Turn, command: string, args: string): void {
       if (blockedFromDrills(turn)) return;
       const day = turn.findDay();
       if (day?.session && day.outcome === undefined) {
-        turn.say(sessionText(turn, day.session));
-        return ask(turn, 'outcome');
+        return showSession(turn, day.session);
       }
       if (day?.session) return turn.say(turn.t('today.done', { outcome: turn.t(`outcome.${day.outcome}`) }));
       return pushSession(turn, todaysPlan(turn));

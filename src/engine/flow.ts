@@ -14,10 +14,25 @@ import type { Turn } from './turn.ts';
 
 const SNOOZE_MS = 60 * 60 * 1000;
 
-export function ask(turn: Turn, q: Question, i = 0, extra: Pick<Ask, 'after' | 'prev'> = {}): void {
+/** Asks a question; `lead` is text sent with it in the same message (the session above its buttons). */
+export function ask(
+  turn: Turn,
+  q: Question,
+  i = 0,
+  extra: Pick<Ask, 'after' | 'prev'> = {},
+  lead?: string,
+): void {
   const pending = turn.setAsk(q, i, extra);
   const { text, choices } = prompt(turn, pending);
-  turn.say(text, choices, pending.seq);
+  turn.say(lead ? `${lead}\n\n${text}` : text, choices, pending.seq);
+}
+
+/**
+ * Today's session as one message with its outcome buttons under it: one push a day, not two, and
+ * the buttons sit where the drills are.
+ */
+export function showSession(turn: Turn, plan: SessionPlan, intro?: string): void {
+  ask(turn, 'outcome', 0, {}, [intro, sessionText(turn, plan)].filter(Boolean).join('\n\n'));
 }
 
 /** Sends the pending question again, with the same number so its new buttons work. */
@@ -119,8 +134,7 @@ function drillTimeClashes(turn: Turn, drillTime: string, quiet = turn.state.sche
 export function pushSession(turn: Turn, plan: SessionPlan, intro?: string): void {
   const day = turn.day();
   day.session = plan;
-  turn.say([intro, sessionText(turn, plan)].filter(Boolean).join('\n\n'));
-  ask(turn, 'outcome');
+  showSession(turn, plan, intro);
 }
 
 /** Today's session as the schedule would build it, counting days since the patient joined. */

@@ -80,8 +80,8 @@ const VARIABLES = {
     false,
   ),
   TELEGRAM_RATE_PER_SECOND: variable(
-    positiveInt(1000).default(30),
-    'expected a whole number of messages per second (1–1000)',
+    positiveInt(100_000).default(30),
+    'expected a whole number of messages per second (1–100000)',
     false,
   ),
   DELIVERY_CONCURRENCY: variable(

@@ -59,7 +59,9 @@ describe('delivery', () => {
   it('paces the platform rate evenly', () => {
     expect(pacing(30)).toEqual({ max: 1, duration: 34 });
     expect(pacing(1)).toEqual({ max: 1, duration: 1000 });
-    expect(pacing(2000)).toEqual({ max: 2, duration: 1 });
+    expect(pacing(99)).toEqual({ max: 1, duration: 11 });
+    expect(pacing(1000)).toEqual({ max: 100, duration: 100 });
+    expect(pacing(100_000)).toEqual({ max: 10_000, duration: 100 });
   });
 
   it('delivers every message once despite 429s with retry_after and 500s', async () => {
