@@ -1,0 +1,530 @@
+/**
+ * bench/fanout: N patients due at the same minute, through the real service (scheduler → timer worker
+ * → engine → outbox → delivery worker → grammY) to a loopback fake Bot API, compared with a bare
+ * BullMQ worker doing one grammY sendMessage per job in the same run; then the 30/s limit against a
+ * fake that answers 429 above 30/s or 1/s per chat.
+ *
+ *   npm run bench:fanout -- [--patients 100000] [--limited-messages 600] [--concurrency 50]
+ *     [--diagnose-jobs 20000] [--delivery-rate 1000] [--timeout-minutes 20] [--out FILE]
+ *
+ * Everything runs on loopback: a private redis-server (or REDIS_URL with a random prefix, whose keys
+ * alone are deleted afterwards) and the fake server in this process. Results: docs/PERFORMANCE.md.
+ */
+import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { createTelegramSender } from '../adapters/telegram/sender.ts';
+import { Outbox, pacing } from '../jobs/delivery.ts';
+import { QUEUES } from '../jobs/queues.ts';
+import { ScheduleStore } from '../jobs/schedule-store.ts';
+import type { OutboundMessage } from '../src/engine/events.ts';
+import type { PatientState } from '../src/engine/state.ts';
+import { step } from '../src/engine/step.ts';
+import { loadConfig } from '../src/runtime/config.ts';
+import { hasRedisServer, startPrivateRedis } from '../src/runtime/redis-server.ts';
+import { type Service, startService } from '../src/runtime/service.ts';
+import { keysOf } from '../src/runtime/store.ts';
+import { formatWallTime, localDate, localMinutes } from '../src/time/local.ts';
+import { realContent } from '../test/support/content.ts';
+import { achievedRate, type FakeBotApi, startFakeBotApi } from '../test/support/fake-bot-api.ts';
+import { SimPatient } from '../test/support/patient.ts';
+
+/** drills_due sends the session and its outcome buttons as one message. */
+const MESSAGES_PER_PUSH = 1;
+
+const { values: args } = parseArgs({
+  options: {
+    patients: { type: 'string', default: '100000' },
+    'limited-messages': { type: 'string', default: '600' },
+    concurrency: { type: 'string', default: '50' },
+    'diagnose-jobs': { type: 'string', default: '20000' },
+    'delivery-rate': { type: 'string', default: '1000' },
+    'timeout-minutes': { type: 'string', default: '20' },
+    out: { type: 'string' },
+  },
+});
+const int = (name: keyof typeof args, min = 1) => {
+  const n = Number(args[name]);
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name}: expected a whole number ≥ ${min}`);
+  return n;
+};
+const N = int('patients');
+const LIMITED = int('limited-messages');
+/** The bare worker's concurrency and DELIVERY_CONCURRENCY, the same for a fair comparison. */
+const CONCURRENCY = int('concurrency');
+/** Jobs for the bare worker run again with the delivery worker's limiter (0: skip). */
+const DIAGNOSE = int('diagnose-jobs', 0);
+/**
+ * Phase B's TELEGRAM_RATE_PER_SECOND. The config accepts at most 1000; a higher value is set on the
+ * loaded config directly, a what-if that takes the limiter out of the way (pacing(100000) = 100/ms).
+ */
+const DELIVERY_RATE = int('delivery-rate');
+const DEADLINE = Date.now() + int('timeout-minutes') * 60_000;
+const LIMIT = 30;
+const TOKEN = '123:bench';
+const BATCH = 1000;
+/** A phase that makes no progress for this long is stuck: fail rather than wait for the deadline. */
+const STALL_MS = 60_000;
+
+const log = pino({ level: 'warn' });
+const runId = `bench-${randomBytes(4).toString('hex')}`;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const say = (line: string) => process.stdout.write(`${line}\n`);
+const perSecond = (count: number, ms: number) => (count * 1000) / ms;
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits });
+
+let aborted = false;
+process.once('SIGINT', () => {
+  aborted = true;
+});
+
+/**
+ * What one phase started, stopped in reverse order at the phase's end so the next phase runs alone,
+ * or at the run's end after a failure or Ctrl-C.
+ */
+class Resources {
+  private readonly stops: (() => Promise<unknown>)[] = [];
+  private ended: Promise<void> | undefined;
+
+  constructor() {
+    allResources.push(this);
+  }
+
+  own<T>(thing: T, stop: (thing: T) => Promise<unknown>): T {
+    this.stops.push(() => stop(thing));
+    return thing;
+  }
+
+  end(): Promise<void> {
+    this.ended ??= (async () => {
+      for (const stop of this.stops.reverse()) await stop().catch((err) => log.error({ err }, 'clean-up'));
+    })();
+    return this.ended;
+  }
+}
+const allResources: Resources[] = [];
+
+/** Polls `progress` until `done`; throws on Ctrl-C, the run's deadline, or a stall. */
+async function waitUntil(what: string, progress: () => Promise<number>, done: (n: number) => boolean) {
+  let last = -1;
+  let lastChange = Date.now();
+  let lastReport = Date.now();
+  for (;;) {
+    const n = await progress();
+    if (done(n)) return;
+    if (n !== last) [last, lastChange] = [n, Date.now()];
+    if (aborted) throw new Error(`interrupted while waiting for ${what}`);
+    if (Date.now() > DEADLINE) throw new Error(`--timeout-minutes reached while waiting for ${what} (${n})`);
+    if (Date.now() - lastChange > STALL_MS) throw new Error(`no progress for 60 s on ${what} (${n})`);
+    if (Date.now() - lastReport > 30_000) {
+      lastReport = Date.now();
+      process.stderr.write(`   … ${what}: ${fmt(n)}\n`);
+    }
+    await sleep(100);
+  }
+}
+
+/** CPU seconds of this process and of redis-server, to see which one a phase saturates. */
+async function cpuMark(redis: Redis) {
+  const info = await redis.info('cpu');
+  const num = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+  const own = process.cpuUsage();
+  return {
+    at: performance.now(),
+    node: (own.user + own.system) / 1e6,
+    redis: num('used_cpu_user') + num('used_cpu_sys'),
+    elu: performance.eventLoopUtilization(),
+  };
+}
+type CpuMark = Awaited<ReturnType<typeof cpuMark>>;
+function cpuShare(from: CpuMark, to: CpuMark) {
+  const wall = (to.at - from.at) / 1000;
+  return {
+    node: (to.node - from.node) / wall,
+    redis: (to.redis - from.redis) / wall,
+    elu: performance.eventLoopUtilization(to.elu, from.elu).utilization,
+  };
+}
+const cpuText = (c: ReturnType<typeof cpuShare>) =>
+  `node ${fmt(c.node * 100)} % of a core (event loop busy ${fmt(c.elu * 100)} %), redis-server ${fmt(c.redis * 100)} %`;
+
+async function fakeApi(res: Resources, opts: Parameters<typeof startFakeBotApi>[0]): Promise<FakeBotApi> {
+  return res.own(await startFakeBotApi({ recordMessages: false, ...opts }), (fake) => fake.stop());
+}
+
+async function service(
+  res: Resources,
+  redisUrl: string,
+  prefix: string,
+  env: Record<string, string>,
+  ratePerSecond?: number,
+): Promise<Service> {
+  const config = loadConfig({ TELEGRAM_BOT_TOKEN: TOKEN, REDIS_PREFIX: prefix, ...env });
+  if (ratePerSecond !== undefined) config.telegramRatePerSecond = ratePerSecond;
+  return res.own(await startService({ config, content: realContent(), redisUrl, log }), (s) => s.stop());
+}
+
+/** An active patient as onboarding through the pure engine leaves them, due for drills this minute. */
+function patientTemplate(now: number): { state: PatientState; sample: OutboundMessage[] } {
+  const sim = new SimPatient(realContent(), {
+    id: 'tg:1',
+    timezone: 'UTC',
+    start: new Date(now - 3_600_000).toISOString(),
+  }).onboard();
+  if (sim.state?.status !== 'active') throw new Error('onboarding the template patient failed');
+  const today = localDate(now, 'UTC');
+  const minute = localMinutes(now, 'UTC');
+  // No day record yet (so today's push is still to come), screened and heard from today (so no
+  // weekly re-check or silence nudge replaces the session), and no quiet hours whatever the hour.
+  const state: PatientState = {
+    ...sim.state,
+    days: [],
+    lastScreenOn: today,
+    lastHeardOn: today,
+    schedule: {
+      timezone: 'UTC',
+      drillTime: formatWallTime(minute),
+      reminderTime: formatWallTime(minute + 720),
+      quietHours: null,
+    },
+  };
+  const event = { id: 'sample', patientId: 'tg:1', kind: 'timer', timer: 'drills_due', date: today } as const;
+  const sample = step(state, event, now, realContent()).effects.flatMap((e) =>
+    e.type === 'send' ? [e.message] : [],
+  );
+  return { state, sample };
+}
+
+// ---- Phase A: a bare BullMQ queue and worker, one grammY sendMessage per job --------------------
+
+/**
+ * With `limiter`: the same bare worker with the delivery worker's limiter, to tell the cost of the
+ * limiter from the cost of the rest of the pipeline.
+ */
+async function baseline(
+  redisUrl: string,
+  text: string,
+  count: number,
+  limiter?: { max: number; duration: number },
+) {
+  const res = new Resources();
+  const fake = await fakeApi(res, {});
+  // The pipeline's own HTTP client: grammY's Api through the Telegram sender.
+  const sender = createTelegramSender({ token: TOKEN, apiRoot: fake.apiRoot });
+  const connection = res.own(new Redis(redisUrl, { maxRetriesPerRequest: null }), (c) => c.quit());
+  const prefix = `{${runId}-a${limiter ? 'l' : ''}}`;
+  const queue = res.own(new Queue<{ chatId: string }>('baseline', { connection, prefix }), (q) => q.close());
+  for (let i = 0; i < count; i += BATCH) {
+    const jobs = [];
+    for (let j = i; j < Math.min(count, i + BATCH); j++) {
+      jobs.push({ name: 'send', data: { chatId: String(j + 1) } });
+    }
+    await queue.addBulk(jobs);
+  }
+
+  let first = 0;
+  let last = 0;
+  let done = 0;
+  const before = await cpuMark(connection);
+  const processor = async (job: { data: { chatId: string } }) => {
+    first ||= performance.now();
+    const result = await sender.send(job.data.chatId, { text });
+    if (!result.ok) throw new Error(`baseline send failed: ${JSON.stringify(result)}`);
+    last = performance.now();
+    done++;
+  };
+  const options = { connection, prefix, concurrency: CONCURRENCY, ...(limiter ? { limiter } : {}) };
+  res.own(new Worker('baseline', processor, options), (w) => w.close());
+  await waitUntil(
+    'baseline jobs',
+    async () => done,
+    (n) => n >= count,
+  );
+  const cpu = cpuShare(before, await cpuMark(connection));
+  await res.end();
+  return { jobs: done, ms: last - first, perSecond: perSecond(done, last - first), cpu };
+}
+
+// ---- Phase B: the pipeline --------------------------------------------------------------------
+
+async function pipeline(redisUrl: string, redis: Redis, now: number, state: PatientState) {
+  const prefix = `${runId}-p`;
+  const schedules = new ScheduleStore(redis, `${prefix}:`);
+  // Due at the start of this minute: `set` schedules the next occurrence after the instant given.
+  const minuteStart = now - (now % 60_000);
+  const seedStart = performance.now();
+  for (let i = 0; i < N; i += BATCH) {
+    const ids: string[] = [];
+    for (let j = i; j < Math.min(N, i + BATCH); j++) ids.push(`tg:${j + 1}`);
+    const tx = redis.pipeline();
+    for (const id of ids) tx.set(keysOf(id, `${prefix}:`).state, JSON.stringify({ ...state, id }));
+    await tx.exec();
+    await Promise.all(ids.map((id) => schedules.set(id, state.schedule, minuteStart - 1)));
+  }
+  const seedMs = performance.now() - seedStart;
+  if (localDate(Date.now(), 'UTC') !== localDate(now, 'UTC')) {
+    throw new Error('the UTC date changed while seeding (a run across midnight): run it again');
+  }
+
+  const res = new Resources();
+  const fake = await fakeApi(res, {});
+  const queueOpts = { connection: redis, prefix: `{${prefix}q}` };
+  const timers = res.own(new Queue(QUEUES.timers, queueOpts), (q) => q.close());
+  const outbox = res.own(new Queue(QUEUES.outbox, queueOpts), (q) => q.close());
+
+  const before = await cpuMark(redis);
+  const t0 = performance.now();
+  const tEpoch = Date.now(); // the fake stamps deliveries with Date.now()
+  // The scheduler's first tick runs inside startService, so the clock starts before it.
+  await service(
+    res,
+    redisUrl,
+    prefix,
+    { TELEGRAM_API_ROOT: fake.apiRoot, DELIVERY_CONCURRENCY: String(CONCURRENCY) },
+    DELIVERY_RATE,
+  );
+
+  // Stage times: when the scheduler has turned every due entry into a job, when the timer queue
+  // has run them all; backlogs show which queue waits for which.
+  let scheduledAt = 0;
+  let timersAt = 0;
+  let maxTimerBacklog = 0;
+  let maxOutboxBacklog = 0;
+  await waitUntil(
+    'pipeline messages delivered',
+    async () => {
+      const [due, t, o] = await Promise.all([
+        redis.zcount(schedules.dueKey, '-inf', Date.now()),
+        timers.getJobCounts('waiting', 'completed', 'failed'),
+        outbox.getJobCounts('waiting', 'failed'),
+      ]);
+      if (due === 0 && !scheduledAt) scheduledAt = performance.now();
+      if ((t.completed ?? 0) + (t.failed ?? 0) >= N && !timersAt) timersAt = performance.now();
+      maxTimerBacklog = Math.max(maxTimerBacklog, t.waiting ?? 0);
+      maxOutboxBacklog = Math.max(maxOutboxBacklog, o.waiting ?? 0);
+      if ((t.failed ?? 0) > 0 || (o.failed ?? 0) > 0) {
+        throw new Error(`jobs failed: ${t.failed} timer, ${o.failed} delivery (see the log above)`);
+      }
+      return fake.stats.delivered;
+    },
+    (n) => n >= N * MESSAGES_PER_PUSH,
+  );
+  const cpu = cpuShare(before, await cpuMark(redis));
+  const memory = /used_memory_human:(\S+)/.exec(await redis.info('memory'))?.[1] ?? '?';
+  const ms = (fake.stats.lastDeliveryAt ?? Date.now()) - tEpoch;
+  const perChat = [...fake.stats.deliveredPerChat.values()];
+  const connections = fake.stats.connections;
+  await res.end();
+  return {
+    seedMs,
+    messages: perChat.reduce((sum, n) => sum + n, 0),
+    patients: perChat.filter((n) => n >= MESSAGES_PER_PUSH).length,
+    duplicates: perChat.filter((n) => n > MESSAGES_PER_PUSH).length,
+    ms,
+    scheduledMs: scheduledAt - t0,
+    timersMs: timersAt - t0,
+    maxTimerBacklog,
+    maxOutboxBacklog,
+    memory,
+    connections,
+    cpu,
+  };
+}
+
+// ---- Phase C: the 30/s limit against a fake that enforces it ------------------------------------
+
+async function limited(redisUrl: string, redis: Redis) {
+  const prefix = `${runId}-c`;
+  const res = new Resources();
+  const fake = await fakeApi(res, {
+    rateLimit: { perSecond: LIMIT, perChatPerSecond: 1, retryAfter: 1 },
+    recordMessages: true, // for the gaps between deliveries
+  });
+  // Straight onto the outbox (as the engine's sends would be), one message to each of many chats,
+  // all waiting before the worker starts so only the limiter sets the pace.
+  const queue = res.own(new Queue(QUEUES.outbox, { connection: redis, prefix: `{${prefix}q}` }), (q) =>
+    q.close(),
+  );
+  const outbox = new Outbox(queue);
+  for (let i = 1; i <= LIMITED; i++) {
+    await outbox.enqueue(`bench|${i}`, `tg:${i}`, { text: `Rate-limited message ${i}` });
+  }
+  await service(res, redisUrl, prefix, {
+    TELEGRAM_API_ROOT: fake.apiRoot,
+    TELEGRAM_RATE_PER_SECOND: String(LIMIT),
+    DELIVERY_CONCURRENCY: String(CONCURRENCY),
+    ROLES: 'worker',
+  });
+  await waitUntil(
+    'rate-limited messages delivered',
+    async () => fake.stats.delivered,
+    (n) => n >= LIMITED,
+  );
+  const at = fake
+    .messages()
+    .map((m) => m.at)
+    .sort((x, y) => x - y);
+  const gaps = at
+    .slice(1)
+    .map((t, i) => t - (at[i] as number))
+    .sort((x, y) => x - y);
+  const result = {
+    delivered: fake.stats.delivered,
+    rate: achievedRate(fake.stats) ?? 0,
+    status429: fake.stats.status429,
+    medianGap: gaps[Math.floor(gaps.length / 2)] ?? 0,
+    maxGap: gaps.at(-1) ?? 0,
+  };
+  await res.end();
+  return result;
+}
+
+// ---- the run ------------------------------------------------------------------------------------
+
+async function machine(redis: Redis) {
+  const info = await redis.info('server');
+  return {
+    cpus: availableParallelism(),
+    cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+    memGiB: totalmem() / 2 ** 30,
+    node: process.version,
+    redis: /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown',
+  };
+}
+
+async function main(): Promise<void> {
+  const run = new Resources();
+  let redisUrl: string;
+  if (hasRedisServer()) {
+    redisUrl = run.own(await startPrivateRedis(), (server) => server.stop()).url;
+  } else if (process.env.REDIS_URL) {
+    // A shared database: everything this run writes is under keys starting with runId.
+    redisUrl = process.env.REDIS_URL;
+  } else {
+    throw new Error('bench/fanout needs redis-server on PATH or REDIS_URL');
+  }
+  const redis = run.own(new Redis(redisUrl, { maxRetriesPerRequest: null }), (r) => r.quit());
+  if (!hasRedisServer()) run.own(redis, deleteRunKeys);
+  const box = await machine(redis);
+  const command = `npm run bench:fanout -- ${process.argv.slice(2).join(' ')}`.replace(/ -- $/, '');
+  say(`bench/fanout: ${fmt(N)} patients, concurrency ${CONCURRENCY}, ${fmt(LIMITED)} rate-limited messages`);
+  say(`machine: ${box.cpus} CPUs, ${fmt(box.memGiB, 1)} GiB, node ${box.node}, redis ${box.redis}`);
+
+  const now = Date.now();
+  if (localMinutes(now, 'UTC') >= 23 * 60 + 30) {
+    throw new Error('within 30 minutes of midnight UTC the drills could fall on the next day: run later');
+  }
+  const { state, sample } = patientTemplate(now);
+  if (sample.length !== MESSAGES_PER_PUSH)
+    throw new Error(`the template patient gets ${sample.length} drills messages`);
+  // The baseline posts the same text as the drills message.
+  const text = sample[0]?.text ?? '';
+
+  say('\nA. baseline: bare BullMQ worker, one grammY sendMessage per job …');
+  const a = await baseline(redisUrl, text, N);
+  say(`   ${fmt(a.jobs)} jobs in ${fmt(a.ms / 1000, 1)} s = ${fmt(a.perSecond)} jobs/s; ${cpuText(a.cpu)}`);
+
+  const fast = pacing(1000);
+  let a2: Awaited<ReturnType<typeof baseline>> | undefined;
+  if (DIAGNOSE > 0) {
+    say(
+      `\nA2. the same bare worker with the delivery limiter of rate 1000 (${fast.max} per ${fast.duration} ms) …`,
+    );
+    a2 = await baseline(redisUrl, text, DIAGNOSE, fast);
+    say(
+      `   ${fmt(a2.jobs)} jobs in ${fmt(a2.ms / 1000, 1)} s = ${fmt(a2.perSecond)} jobs/s; ${cpuText(a2.cpu)}`,
+    );
+  }
+
+  say(`\nB. pipeline: ${fmt(N)} patients due this minute, ${sample.length} message(s) each …`);
+  const b = await pipeline(redisUrl, redis, now, state);
+  const bMsgs = perSecond(b.messages, b.ms);
+  const bPatients = perSecond(b.patients, b.ms);
+  say(`   ${fmt(b.messages)} messages to ${fmt(b.patients)} patients in ${fmt(b.ms / 1000, 1)} s`);
+
+  say(`\nC. ${LIMIT}/s limit, fake answers 429 above ${LIMIT}/s or 1/s per chat …`);
+  const c = await limited(redisUrl, redis);
+  say(`   ${fmt(c.delivered)} messages at ${fmt(c.rate, 2)}/s, ${c.status429} answered 429`);
+
+  const ok = (pass: boolean) => (pass ? 'met' : 'missed');
+  const ratio = (x: number, digits = 2) => x.toFixed(digits);
+  const paced = pacing(LIMIT);
+  const bPaced = pacing(DELIVERY_RATE);
+  const rows = [
+    ['A. Baseline: bare BullMQ + grammY, jobs/s', fmt(a.perSecond), '1.00', ''],
+    ...(a2
+      ? [
+          [
+            `A2. Bare worker with pacing(1000), jobs/s`,
+            fmt(a2.perSecond),
+            ratio(a2.perSecond / a.perSecond),
+            '',
+          ],
+        ]
+      : []),
+    [
+      'B. Pipeline: messages delivered/s (headline)',
+      fmt(bMsgs),
+      ratio(bMsgs / a.perSecond),
+      `≥ 0.7: ${ok(bMsgs / a.perSecond >= 0.7)}`,
+    ],
+    [
+      'B. Pipeline: patients served/s',
+      fmt(bPatients),
+      ratio(bPatients / a.perSecond),
+      `≥ 0.7: ${ok(bPatients / a.perSecond >= 0.7)}`,
+    ],
+    [
+      `C. Limited: achieved msg/s of ${LIMIT}/s`,
+      fmt(c.rate, 2),
+      ratio(c.rate / LIMIT, 3),
+      `≥ 0.95: ${ok(c.rate / LIMIT >= 0.95)}`,
+    ],
+    ['C. Limited: 429 answers', String(c.status429), '', `0: ${ok(c.status429 === 0)}`],
+  ];
+  const report = [
+    `Command: \`${command}\``,
+    `Date: ${new Date().toISOString()}`,
+    `Machine: nproc ${box.cpus} (${box.cpuModel}), ${fmt(box.memGiB, 1)} GiB RAM, node ${box.node}, redis-server ${box.redis}`,
+    '',
+    '| Measure | Value | Ratio | Target |',
+    '| --- | ---: | ---: | --- |',
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+    '',
+    `- A: ${fmt(a.jobs)} jobs, concurrency ${CONCURRENCY}, in ${fmt(a.ms / 1000, 1)} s from the first job's start to the last one's end; ${cpuText(a.cpu)}.`,
+    ...(a2 ? [`- A2: ${fmt(a2.jobs)} jobs in ${fmt(a2.ms / 1000, 1)} s; ${cpuText(a2.cpu)}.`] : []),
+    `- B: ${fmt(N)} patients, ${sample.length} messages each; TELEGRAM_RATE_PER_SECOND ${DELIVERY_RATE} (pacing ${bPaced.max} per ${bPaced.duration} ms), DELIVERY_CONCURRENCY ${CONCURRENCY}. States and schedules seeded in ${fmt(b.seedMs / 1000, 1)} s (not timed).`,
+    `- B: ${fmt(b.messages)} messages, ${fmt(b.patients)} patients served, ${b.duplicates} served more than once, in ${fmt(b.ms / 1000, 1)} s from service start to the last delivery at the fake.`,
+    `- B stages: every due entry scheduled at ${fmt(b.scheduledMs / 1000, 1)} s; every timer job run at ${fmt(b.timersMs / 1000, 1)} s (${fmt(perSecond(N, b.timersMs))} patients/s); largest backlog ${fmt(b.maxTimerBacklog)} timer jobs, ${fmt(b.maxOutboxBacklog)} deliveries.`,
+    `- B load: ${cpuText(b.cpu)}; ${b.connections} TCP connections at the fake; Redis used ${b.memory} at the end (completed jobs are kept two days for de-duplication).`,
+    `- C: ${fmt(c.delivered)} messages to distinct chats put straight on the outbox; pacing(${LIMIT}) = ${paced.max} per ${paced.duration} ms, a ceiling of ${fmt((paced.max * 1000) / paced.duration, 2)}/s (${ratio(paced.max / paced.duration / (LIMIT / 1000), 3)} of ${LIMIT}/s); gaps between deliveries at the fake: median ${c.medianGap} ms, longest ${c.maxGap} ms.`,
+  ].join('\n');
+  say(`\n${report}`);
+  if (args.out) writeFileSync(args.out, `${report}\n`);
+}
+
+/** Only with a shared REDIS_URL: delete this run's keys and nothing else. */
+async function deleteRunKeys(redis: Redis): Promise<void> {
+  for (const pattern of [`${runId}*`, `{${runId}*`]) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  }
+}
+
+try {
+  await main();
+} catch (error) {
+  process.exitCode = 1;
+  process.stderr.write(`bench/fanout failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+} finally {
+  for (const resources of [...allResources].reverse()) await resources.end();
+}
