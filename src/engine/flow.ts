@@ -143,10 +143,7 @@ export function todaysPlan(turn: Turn): SessionPlan {
   const skippedTwice = previous.every(
     (d) => d?.session !== undefined && (d.outcome === undefined || d.outcome === 'skipped'),
   );
-  if (skippedTwice) {
-    turn.state.nudges.minimalOn = turn.today;
-    return minimalSession(turn.state);
-  }
+  if (skippedTwice) return minimalSession(turn.state);
   return buildSession(turn.state, turn.content, turn.state.days.filter((d) => d.session).length);
 }
 

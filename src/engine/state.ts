@@ -167,7 +167,6 @@ export const patientStateSchema = z.strictObject({
   lastScreenOn: localDateSchema.nullable(),
   /** Local dates on which a non-adherence message was already sent, so none repeats. */
   nudges: z.strictObject({
-    minimalOn: localDateSchema.nullable(),
     silentOn: localDateSchema.nullable(),
     coachSilentOn: localDateSchema.nullable(),
   }),
@@ -201,7 +200,7 @@ export function newPatient(id: string, locale: PatientState['locale'], now: numb
     pausedBy: null,
     lastHeardOn: null,
     lastScreenOn: null,
-    nudges: { minimalOn: null, silentOn: null, coachSilentOn: null },
+    nudges: { silentOn: null, coachSilentOn: null },
     coachCode: null,
     coachNotes: [],
   };
