@@ -31,6 +31,9 @@ export interface ServiceOptions {
   tickMs?: number;
 }
 
+/** Timer jobs each run one engine step; the store takes turns per connection, so more buys little. */
+const TIMER_CONCURRENCY = 10;
+
 /** Patient ids carry their platform: `tg:<chat id>` is a Telegram chat. */
 function platformDeliver(config: Config, log: Logger): Deliver {
   const telegram = config.telegramBotToken
@@ -90,7 +93,12 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const lockDurationMs = config.jobLockSeconds * 1000;
   if (config.roles.includes('worker')) {
     workers.push(
-      createTimerWorker(runtime, { connection, prefix: queuePrefix, concurrency: 10, lockDurationMs }),
+      createTimerWorker(runtime, {
+        connection,
+        prefix: queuePrefix,
+        concurrency: TIMER_CONCURRENCY,
+        lockDurationMs,
+      }),
       createDeliveryWorker(platformDeliver(config, log), {
         connection,
         prefix: queuePrefix,

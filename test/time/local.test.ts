@@ -289,38 +289,38 @@ describe('nextWallTime', () => {
   });
 
   describe('Pacific/Chatham (+12:45 / +13:45)', () => {
-    it('keeps the daily 08:00 at 08:00 local across the 2026-04-05 change', () => {
-      let t = at('2026-04-02T00:00:00Z');
+    it.each([
+      [
+        '2026-04-05',
+        '2026-04-02T00:00:00Z',
+        [
+          '2026-04-03 2026-04-02T18:15:00.000Z',
+          '2026-04-04 2026-04-03T18:15:00.000Z',
+          '2026-04-05 2026-04-04T19:15:00.000Z',
+          '2026-04-06 2026-04-05T19:15:00.000Z',
+          '2026-04-07 2026-04-06T19:15:00.000Z',
+        ],
+      ],
+      [
+        '2026-09-27',
+        '2026-09-24T00:00:00Z',
+        [
+          '2026-09-25 2026-09-24T19:15:00.000Z',
+          '2026-09-26 2026-09-25T19:15:00.000Z',
+          '2026-09-27 2026-09-26T18:15:00.000Z',
+          '2026-09-28 2026-09-27T18:15:00.000Z',
+          '2026-09-29 2026-09-28T18:15:00.000Z',
+        ],
+      ],
+    ])('keeps the daily 08:00 at 08:00 local across the %s change', (_change, from, expected) => {
+      let t = at(from);
       const seen: string[] = [];
       for (let i = 0; i < 5; i++) {
         t = nextWallTime(t, '08:00', 'Pacific/Chatham');
         expect(localMinutes(t, 'Pacific/Chatham')).toBe(8 * 60);
         seen.push(`${localDate(t, 'Pacific/Chatham')} ${iso(t)}`);
       }
-      expect(seen).toEqual([
-        '2026-04-03 2026-04-02T18:15:00.000Z',
-        '2026-04-04 2026-04-03T18:15:00.000Z',
-        '2026-04-05 2026-04-04T19:15:00.000Z',
-        '2026-04-06 2026-04-05T19:15:00.000Z',
-        '2026-04-07 2026-04-06T19:15:00.000Z',
-      ]);
-    });
-
-    it('keeps the daily 08:00 at 08:00 local across the 2026-09-27 change', () => {
-      let t = at('2026-09-24T00:00:00Z');
-      const seen: string[] = [];
-      for (let i = 0; i < 5; i++) {
-        t = nextWallTime(t, '08:00', 'Pacific/Chatham');
-        expect(localMinutes(t, 'Pacific/Chatham')).toBe(8 * 60);
-        seen.push(`${localDate(t, 'Pacific/Chatham')} ${iso(t)}`);
-      }
-      expect(seen).toEqual([
-        '2026-09-25 2026-09-24T19:15:00.000Z',
-        '2026-09-26 2026-09-25T19:15:00.000Z',
-        '2026-09-27 2026-09-26T18:15:00.000Z',
-        '2026-09-28 2026-09-27T18:15:00.000Z',
-        '2026-09-29 2026-09-28T18:15:00.000Z',
-      ]);
+      expect(seen).toEqual(expected);
     });
 
     it('spring forward 2026-09-27 02:45 → 03:45: 03:00 fires at 03:45 CHADT', () => {
