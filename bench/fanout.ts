@@ -352,7 +352,7 @@ async function limited(redisUrl: string, redis: Redis) {
   );
   const outbox = new Outbox(queue);
   for (let i = 1; i <= LIMITED; i++) {
-    await outbox.enqueue(`bench|${i}`, `tg:${i}`, { text: `Rate-limited message ${i}` });
+    await outbox.enqueue(`bench|${i}`, `tg:${i}`, [{ text: `Rate-limited message ${i}` }]);
   }
   await service(res, redisUrl, prefix, {
     TELEGRAM_API_ROOT: fake.apiRoot,

@@ -17,8 +17,13 @@ export type Deliver = (patientId: string, message: OutboundMessage) => Promise<D
 export class Outbox {
   constructor(private readonly queue: Queue<DeliveryJob>) {}
 
-  async enqueue(key: string, patientId: string, message: OutboundMessage): Promise<void> {
-    await this.queue.add('deliver', { patientId, message }, { jobId: jobIdOf(key), ...DELIVERY_JOB_OPTIONS });
+  async enqueue(key: string, patientId: string, messages: OutboundMessage[]): Promise<void> {
+    if (messages.length === 0) return;
+    await this.queue.add(
+      'deliver',
+      { patientId, messages },
+      { jobId: jobIdOf(key), ...DELIVERY_JOB_OPTIONS },
+    );
   }
 }
 
@@ -49,7 +54,7 @@ export interface DeliveryWorkerOptions {
   /** How long a job stays locked by a worker that stopped answering (a killed process). */
   lockDurationMs?: number;
   log: Logger;
-  /** A user who blocked the bot: stop their pushes (the caller marks them unreachable). */
+  /** A user who blocked the bot: the caller marks them unreachable, which stops their pushes. */
   onBlocked: (patientId: string) => Promise<void>;
 }
 
@@ -63,18 +68,20 @@ export function createDeliveryWorker(deliver: Deliver, opts: DeliveryWorkerOptio
   const worker = new Worker<DeliveryJob>(
     QUEUES.outbox,
     async (job) => {
-      const result = await deliver(job.data.patientId, job.data.message);
-      if (result.ok) return;
-      if ('blocked' in result) {
-        opts.log.warn({ patientId: job.data.patientId, jobId: job.id }, 'user blocked the bot');
-        await opts.onBlocked(job.data.patientId);
-        throw new UnrecoverableError('the user blocked the bot');
+      const { patientId, messages } = job.data;
+      // A retried job resumes after the last message the platform accepted.
+      const from = typeof job.progress === 'number' ? job.progress : 0;
+      for (let i = from; i < messages.length; i++) {
+        const result = await deliver(patientId, messages[i] as OutboundMessage);
+        if (!result.ok) return refused(job.id, patientId, result);
+        if (i + 1 < messages.length) await job.updateProgress(i + 1);
       }
-      if ('rejected' in result)
-        throw new UnrecoverableError(`the platform refused the message: ${result.rejected}`);
-      opts.log.info({ jobId: job.id, retryAfterMs: result.retryAfterMs }, 'platform asked to retry later');
-      await queue.rateLimit(result.retryAfterMs);
-      throw Worker.RateLimitError();
+      // The limiter admitted one message; the rest of the step's messages take their slots here.
+      const extra = messages.length - 1 - from;
+      if (extra > 0) {
+        const owed = Math.ceil((extra * 1000) / opts.ratePerSecond);
+        if ((await queue.getRateLimitTtl()) < owed) await queue.rateLimit(owed);
+      }
     },
     {
       connection: opts.connection,
@@ -85,6 +92,23 @@ export function createDeliveryWorker(deliver: Deliver, opts: DeliveryWorkerOptio
       stalledInterval: opts.lockDurationMs ?? 30_000,
     },
   );
+  async function refused(
+    jobId: string | undefined,
+    patientId: string,
+    result: DeliveryResult,
+  ): Promise<never> {
+    if ('blocked' in result) {
+      opts.log.warn({ patientId, jobId }, 'user blocked the bot');
+      await opts.onBlocked(patientId);
+      throw new UnrecoverableError('the user blocked the bot');
+    }
+    if ('rejected' in result)
+      throw new UnrecoverableError(`the platform refused the message: ${result.rejected}`);
+    const retryAfterMs = 'retryAfterMs' in result ? result.retryAfterMs : 1000;
+    opts.log.info({ jobId, retryAfterMs }, 'platform asked to retry later');
+    await queue.rateLimit(retryAfterMs);
+    throw Worker.RateLimitError();
+  }
   worker.on('failed', (job, error) => {
     opts.log.error({ jobId: job?.id, attempts: job?.attemptsMade, err: error }, 'delivery failed');
   });

@@ -13,9 +13,10 @@ export interface TimerJob {
   at: number;
 }
 
+/** The messages of one engine step, in order: one job, so they cannot overtake one another. */
 export interface DeliveryJob {
   patientId: string;
-  message: OutboundMessage;
+  messages: OutboundMessage[];
 }
 
 /**

@@ -6,6 +6,7 @@ import { pino } from 'pino';
 import { SimulatedClock, TerminalChat } from '../adapters/terminal/chat.ts';
 import type { Content } from './content/content.ts';
 import type { Locale } from './content/schema.ts';
+import { pushesOf } from './engine/state.ts';
 import { CoachRuntime } from './runtime/coach-runtime.ts';
 import { type Config, ConfigError, loadConfig } from './runtime/config.ts';
 import { ContentError, loadContent } from './runtime/content-loader.ts';
@@ -98,7 +99,8 @@ async function main(): Promise<void> {
   const runtime = new CoachRuntime(store, content, chat.ports, clock.now, log);
   chat.attach(runtime);
   const existing = await store.load(patientId);
-  if (existing?.status === 'active') chat.timers.set(patientId, existing.schedule);
+  const pushes = pushesOf(existing);
+  if (pushes) chat.timers.set(patientId, pushes);
   if (existing === null) await chat.send('/start');
 
   await chat.run();

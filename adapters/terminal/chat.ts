@@ -46,7 +46,9 @@ export class TerminalChat {
   constructor(private readonly opts: TerminalOptions) {}
 
   readonly ports: EffectPorts = {
-    send: async (_patientId, message) => this.print(message),
+    send: async (_patientId, messages) => {
+      for (const message of messages) this.print(message);
+    },
     alertCoach: async ({ alert, text }) => this.write(`\n[coach alert: ${alert}] ${text}\n`),
     schedule: async (patientId, schedule) => this.timers.set(patientId, schedule),
     wakeAt: async (patientId, at, timer) => this.timers.wakeAt(patientId, at, timer),

@@ -171,6 +171,8 @@ export const patientStateSchema = z.strictObject({
     coachSilentOn: localDateSchema.nullable(),
   }),
   coachCode: z.string().max(64).nullable(),
+  /** Since when the platform says the patient cannot be reached (blocked the bot); pushes stop. */
+  unreachableSince: localDateSchema.optional(),
   coachNotes: z.array(z.strictObject({ at: z.number(), text: z.string().max(2000) })),
 });
 export type PatientState = z.infer<typeof patientStateSchema>;
@@ -181,6 +183,11 @@ export const DEFAULT_SCHEDULE: Schedule = {
   reminderTime: '20:00',
   quietHours: { start: '22:00', end: '07:00' },
 };
+
+/** The recurring pushes a patient should have: none unless active and reachable. */
+export function pushesOf(state: PatientState | null): Schedule | null {
+  return state?.status === 'active' && state.unreachableSince === undefined ? state.schedule : null;
+}
 
 export function newPatient(id: string, locale: PatientState['locale'], now: number): PatientState {
   return {

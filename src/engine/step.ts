@@ -69,6 +69,18 @@ function onChoice(turn: Turn, seq: number, value: string): void {
 }
 
 /**
+ * A patient the platform cannot reach keeps their programme and status, but gets no pushes until
+ * they are heard from again; the coach sees the date in their data.
+ */
+function setReachable(turn: Turn, reachable: boolean): void {
+  const { state } = turn;
+  if (reachable) delete state.unreachableSince;
+  else state.unreachableSince = turn.today;
+  turn.audit('status', { reachable });
+  turn.syncSchedule();
+}
+
+/**
  * The engine: one event in, the next state and the effects out. Pure: no I/O, no clock (now is
  * passed in), no randomness. A null state is a patient we have never seen; a null result means
  * the patient's data is to be deleted (or, for a timer about an unknown patient, nothing exists).
@@ -79,7 +91,10 @@ export function step(
   now: number,
   content: Content,
 ): StepResult<PatientState | null> {
-  if (previous === null && (event.kind === 'timer' || event.kind === 'coach'))
+  if (
+    previous === null &&
+    (event.kind === 'timer' || event.kind === 'coach' || event.kind === 'reachability')
+  )
     return { state: null, effects: [] };
   const start = previous ?? newPatient(event.patientId, event.localeHint ?? 'en', now);
   const turn = new Turn(structuredClone(start), now, content, event.localeHint !== undefined);
@@ -87,9 +102,12 @@ export function step(
   if (state.status === 'new' && event.tzHint && isValidZone(event.tzHint)) {
     state.schedule = { ...state.schedule, timezone: event.tzHint };
   }
-  if (event.kind !== 'timer' && event.kind !== 'coach' && !['new', 'declined'].includes(state.status)) {
+  const fromPatient = event.kind === 'command' || event.kind === 'text' || event.kind === 'choice';
+  if (fromPatient && !['new', 'declined'].includes(state.status)) {
     state.lastHeardOn = turn.today;
   }
+  // Anything the patient says proves they can be reached again.
+  if (fromPatient && state.unreachableSince !== undefined) setReachable(turn, true);
   switch (event.kind) {
     case 'command':
       runCommand(turn, event.command.toLowerCase(), event.args);
@@ -105,7 +123,12 @@ export function step(
       break;
     case 'timer':
       // Work missed while the service was down is caught up only while its day is still running.
+      if (state.unreachableSince !== undefined) break;
       if (event.date === undefined || event.date === turn.today) runTimer(turn, event.timer);
+      break;
+    case 'reachability':
+      if (event.reachable === (state.unreachableSince === undefined)) break;
+      setReachable(turn, event.reachable);
       break;
     case 'coach':
       runCoachAction(turn, event.coachId, event.command);

@@ -2,7 +2,14 @@ import { type Content, ladderOf, type Params, render } from '../content/content.
 import { LADDER_IDS, type LadderId } from '../content/schema.ts';
 import { localDate } from '../time/local.ts';
 import type { AuditEntry, Choice, CoachAlert, Effect } from './events.ts';
-import type { Ask, DayRecord, PatientState, Question, Reason } from './state.ts';
+import {
+  type Ask,
+  type DayRecord,
+  type PatientState,
+  pushesOf,
+  type Question,
+  type Reason,
+} from './state.ts';
 
 const isLadder = (v: unknown): v is LadderId =>
   typeof v === 'string' && (LADDER_IDS as readonly string[]).includes(v);
@@ -78,7 +85,7 @@ export class Turn {
   syncSchedule(): void {
     this.effects.push({
       type: 'schedule',
-      schedule: this.state.status === 'active' ? this.state.schedule : null,
+      schedule: pushesOf(this.state),
     });
   }
 

@@ -2,14 +2,17 @@ import type { Logger } from 'pino';
 import { type Content, render } from '../content/content.ts';
 import type { CoachAlert, Effect, InboundEvent, OutboundMessage, Timer } from '../engine/events.ts';
 import { inboundEventSchema } from '../engine/events.ts';
-import type { PatientState, Reason, Schedule } from '../engine/state.ts';
+import { type PatientState, pushesOf, type Reason, type Schedule } from '../engine/state.ts';
 import { step } from '../engine/step.ts';
 import type { PatientExport, PatientStore } from './store.ts';
 
 /** What the shell does with the engine's effects; each platform or test supplies its own. */
 export interface EffectPorts {
-  /** `key` is unique per message of a step and stable across retries: an idempotency key. */
-  send(patientId: string, message: OutboundMessage, key: string): Promise<void>;
+  /**
+   * All the messages of one step, in order. `key` is unique per step and stable across retries:
+   * an idempotency key.
+   */
+  send(patientId: string, messages: OutboundMessage[], key: string): Promise<void>;
   alertCoach(alert: {
     patientId: string;
     coachCode: string | null;
@@ -55,13 +58,16 @@ export class CoachRuntime {
     const after = result.state;
     // A replayed schedule effect may be older than the patient's current schedule: sync to the state.
     const effects = result.duplicate
-      ? result.effects.map((e) =>
-          e.type === 'schedule' ? { ...e, schedule: after?.status === 'active' ? after.schedule : null } : e,
-        )
+      ? result.effects.map((e) => (e.type === 'schedule' ? { ...e, schedule: pushesOf(after) } : e))
       : result.effects;
+    const messages = effects.flatMap((e) => (e.type === 'send' ? [e.message] : []));
+    const firstSend = effects.findIndex((e) => e.type === 'send');
     for (const [index, effect] of effects.entries()) {
+      // A step's messages go out together, where its first message stood among the effects.
+      if (effect.type === 'send' && index !== firstSend) continue;
       try {
-        await this.perform(event.patientId, effect, after, `${event.id}#${index}`);
+        if (effect.type === 'send') await this.ports.send(event.patientId, messages, `${event.id}#${index}`);
+        else await this.perform(event.patientId, effect, after);
       } catch (error) {
         this.log.error(
           { err: error, eventId: event.id, patientId: event.patientId, effect: effect.type },
@@ -77,10 +83,12 @@ export class CoachRuntime {
     return { duplicate: result.duplicate, state: result.state };
   }
 
-  private async perform(patientId: string, effect: Effect, state: PatientState | null, key: string) {
+  private async perform(
+    patientId: string,
+    effect: Exclude<Effect, { type: 'send' }>,
+    state: PatientState | null,
+  ) {
     switch (effect.type) {
-      case 'send':
-        return this.ports.send(patientId, effect.message, key);
       case 'alert_coach':
         return this.ports.alertCoach({
           patientId,

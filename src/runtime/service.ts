@@ -69,7 +69,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const outboxQueue = new Queue<DeliveryJob>(QUEUES.outbox, { connection, prefix: queuePrefix });
   const outbox = new Outbox(outboxQueue);
   const ports: EffectPorts = {
-    send: (patientId, message, key) => outbox.enqueue(key, patientId, message),
+    send: (patientId, messages, key) => outbox.enqueue(key, patientId, messages),
     schedule: (patientId, schedule) => schedules.set(patientId, schedule, clock()),
     wakeAt: (patientId, at, timer) => schedules.wakeAt(patientId, at, timer),
     alertCoach: async ({ patientId, coachCode, alert }) => {

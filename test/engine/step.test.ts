@@ -444,3 +444,45 @@ describe('timers delivered late', () => {
     expect(q.send({ kind: 'timer', timer: 'drills_due', date: yesterday })).toEqual([]);
   });
 });
+
+describe('reachability', () => {
+  it('stops pushes when the platform says the patient blocked us, and restarts them when they write', () => {
+    const p = patient().onboard();
+    const blocked = p.send({ kind: 'reachability', reachable: false });
+    expect(p.state?.unreachableSince).toBe('2026-03-02');
+    expect(p.state?.status).toBe('active');
+    expect(blocked).toContainEqual({ type: 'schedule', schedule: null });
+    expect(blocked.filter((e) => e.type === 'send')).toEqual([]);
+
+    p.advanceTo();
+    expect(p.timer('drills_due')).toEqual([]);
+    expect(p.send({ kind: 'reachability', reachable: false })).toEqual([]);
+
+    const back = p.command('today');
+    expect(p.state?.unreachableSince).toBeUndefined();
+    expect(back).toContainEqual({ type: 'schedule', schedule: p.state?.schedule });
+    expect(p.allText(back)).toContain('Today’s session');
+  });
+
+  it('restores pushes on the platform’s word alone, and ignores it for a patient never seen', () => {
+    const p = patient().onboard();
+    p.send({ kind: 'reachability', reachable: false });
+    expect(p.send({ kind: 'reachability', reachable: true })).toContainEqual({
+      type: 'schedule',
+      schedule: p.state?.schedule,
+    });
+    const stranger = patient({ id: 'sim:2' });
+    expect(stranger.send({ kind: 'reachability', reachable: false })).toEqual([]);
+    expect(stranger.state).toBeNull();
+  });
+
+  it('keeps a paused patient’s pushes off when they become reachable again', () => {
+    const p = patient().onboard();
+    p.command('pause');
+    p.send({ kind: 'reachability', reachable: false });
+    expect(p.send({ kind: 'reachability', reachable: true })).toContainEqual({
+      type: 'schedule',
+      schedule: null,
+    });
+  });
+});

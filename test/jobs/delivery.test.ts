@@ -68,7 +68,7 @@ describe('delivery', () => {
     const p = await pipeline({ fail: { status429Rate: 0.15, status500Rate: 0.1, retryAfter: 1 } });
     const total = 30;
     for (let i = 0; i < total; i++)
-      await p.outbox.enqueue(`k${i}`, `tg:${100 + i}`, { text: `message ${i}` });
+      await p.outbox.enqueue(`k${i}`, `tg:${100 + i}`, [{ text: `message ${i}` }]);
     await vi.waitFor(() => expect(p.fake.stats.deliveredPerChat.size).toBe(total), {
       timeout: 60_000,
       interval: 100,
@@ -81,18 +81,43 @@ describe('delivery', () => {
     await vi.waitFor(async () => expect((await p.queue.getJobCounts('completed')).completed).toBe(total));
   }, 90_000);
 
+  it('sends a step’s messages in order, and a retry resumes after the last one accepted', async () => {
+    const p = await pipeline({ fail: { status500Rate: 0.3, status429Rate: 0.1, retryAfter: 1 } });
+    const steps = 6;
+    for (let s = 0; s < steps; s++) {
+      const texts = [1, 2, 3, 4].map((n) => `step ${s} part ${n}`);
+      await p.outbox.enqueue(
+        `step${s}`,
+        `tg:${500 + s}`,
+        texts.map((text) => ({ text })),
+      );
+    }
+    await vi.waitFor(async () => expect((await p.queue.getJobCounts('completed')).completed).toBe(steps), {
+      timeout: 60_000,
+      interval: 100,
+    });
+    expect(p.fake.stats.status500).toBeGreaterThan(0);
+    for (let s = 0; s < steps; s++) {
+      const texts = p.fake
+        .messages()
+        .filter((m) => m.chatId === String(500 + s))
+        .map((m) => m.text);
+      expect(texts).toEqual([1, 2, 3, 4].map((n) => `step ${s} part ${n}`));
+    }
+  }, 90_000);
+
   it('adds a message with the same idempotency key once', async () => {
     const p = await pipeline({});
-    for (let i = 0; i < 3; i++) await p.outbox.enqueue('same-key', 'tg:7', { text: 'once' });
+    for (let i = 0; i < 3; i++) await p.outbox.enqueue('same-key', 'tg:7', [{ text: 'once' }]);
     await vi.waitFor(() => expect(p.fake.stats.delivered).toBe(1));
-    await p.outbox.enqueue('same-key', 'tg:7', { text: 'once' });
+    await p.outbox.enqueue('same-key', 'tg:7', [{ text: 'once' }]);
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(p.fake.stats.delivered).toBe(1);
   });
 
   it('gives up at once on a user who blocked the bot and reports them', async () => {
     const p = await pipeline({ blockedChats: new Set(['9']) });
-    await p.outbox.enqueue('b1', 'tg:9', { text: 'hello' });
+    await p.outbox.enqueue('b1', 'tg:9', [{ text: 'hello' }]);
     await vi.waitFor(async () => expect((await p.queue.getJobCounts('failed')).failed).toBe(1));
     expect(p.blocked).toEqual(['tg:9']);
     expect(p.fake.stats.status403).toBe(1);

@@ -123,7 +123,7 @@ describe('worker processes', () => {
     for (let start = 0; start < total; start += 500) {
       await Promise.all(
         Array.from({ length: 500 }, (_, i) =>
-          outbox.enqueue(`push-${start + i}`, `tg:${start + i}`, { text: `Today’s session #${start + i}` }),
+          outbox.enqueue(`push-${start + i}`, `tg:${start + i}`, [{ text: `Today’s session #${start + i}` }]),
         ),
       );
     }

@@ -17,12 +17,12 @@ export class RecordingPorts implements EffectPorts {
   wakes: { patientId: string; at: number; timer: Timer }[] = [];
   exports: { patientId: string; data: PatientExport }[] = [];
 
-  send = async (patientId: string, message: OutboundMessage, key: string) => {
+  send = async (patientId: string, messages: OutboundMessage[], key: string) => {
     if (this.failSends > 0) {
       this.failSends--;
       throw new Error('the outbox is unreachable');
     }
-    this.sent.push({ patientId, message, key });
+    for (const message of messages) this.sent.push({ patientId, message, key });
   };
   alertCoach = async (alert: Parameters<EffectPorts['alertCoach']>[0]) => {
     this.alerts.push(alert);
