@@ -4,7 +4,8 @@ import type { OutboundMessage } from '../src/engine/events.ts';
 import { type DeliveryJob, jobIdOf, KEEP_FOR_DEDUP, QUEUES } from './queues.ts';
 
 export type DeliveryResult =
-  | { ok: true }
+  /** `messageId`: the platform's id of the message, where it has one. */
+  | { ok: true; messageId?: number }
   | { ok: false; retryAfterMs: number }
   | { ok: false; blocked: true }
   /** Refused for good (a 4xx other than 429 and blocked): not worth retrying. */
@@ -55,7 +56,7 @@ export interface DeliveryWorkerOptions {
   lockDurationMs?: number;
   log: Logger;
   /** A user who blocked the bot: the caller marks them unreachable, which stops their pushes. */
-  onBlocked: (patientId: string) => Promise<void>;
+  onBlocked: (patientId: string, jobId: string) => Promise<void>;
 }
 
 /**
@@ -99,7 +100,7 @@ export function createDeliveryWorker(deliver: Deliver, opts: DeliveryWorkerOptio
   ): Promise<never> {
     if ('blocked' in result) {
       opts.log.warn({ patientId, jobId }, 'user blocked the bot');
-      await opts.onBlocked(patientId);
+      await opts.onBlocked(patientId, jobId ?? patientId);
       throw new UnrecoverableError('the user blocked the bot');
     }
     if ('rejected' in result)

@@ -92,6 +92,11 @@ export interface TelegramSender {
    * other failure (5xx, other 4xx, network, timeout) for the delivery queue to retry.
    */
   send(chatId: string, message: OutboundMessage): Promise<DeliveryResult>;
+  /**
+   * Takes the buttons off a message, optionally replacing its text (to show the answer given).
+   * A message already without buttons, or gone, counts as done.
+   */
+  closeMessage(chatId: string, messageId: number, text?: string): Promise<DeliveryResult>;
   /** The underlying grammY client (for the bot's other calls on the same connection pool). */
   readonly api: Api;
 }
@@ -114,9 +119,12 @@ export function deliveryResultOf(error: unknown): DeliveryResult | undefined {
   return undefined;
 }
 
+/** An edit Telegram refuses because there is nothing left to change (or nothing to change): done. */
+const NOTHING_TO_EDIT = /message is not modified|message to edit not found|message can't be edited/i;
+
 /**
  * Telegram delivery with the real grammY client and no retry plugin: the outbox queue owns retries
- * and rate limits. `closes` (editing an answered question's message) is not handled here.
+ * and rate limits.
  */
 export function createTelegramSender(opts: TelegramSenderOptions): TelegramSender {
   const api = new Api(opts.token, {
@@ -127,8 +135,12 @@ export function createTelegramSender(opts: TelegramSenderOptions): TelegramSende
   async function send(chatId: string, message: OutboundMessage): Promise<DeliveryResult> {
     const replyMarkup = inlineKeyboard(message.choices, message.seq);
     try {
-      await api.sendMessage(chatId, message.text, replyMarkup ? { reply_markup: replyMarkup } : undefined);
-      return { ok: true };
+      const sent = await api.sendMessage(
+        chatId,
+        message.text,
+        replyMarkup ? { reply_markup: replyMarkup } : undefined,
+      );
+      return { ok: true, messageId: sent.message_id };
     } catch (error) {
       const result = deliveryResultOf(error);
       if (result) return result;
@@ -136,5 +148,20 @@ export function createTelegramSender(opts: TelegramSenderOptions): TelegramSende
     }
   }
 
-  return { send, api };
+  async function closeMessage(chatId: string, messageId: number, text?: string): Promise<DeliveryResult> {
+    const none = { reply_markup: { inline_keyboard: [] } };
+    try {
+      if (text !== undefined) await api.editMessageText(chatId, messageId, text, none);
+      else await api.editMessageReplyMarkup(chatId, messageId, none);
+      return { ok: true };
+    } catch (error) {
+      if (error instanceof GrammyError && error.error_code === 400 && NOTHING_TO_EDIT.test(error.description))
+        return { ok: true };
+      const result = deliveryResultOf(error);
+      if (result) return result;
+      throw error;
+    }
+  }
+
+  return { send, closeMessage, api };
 }

@@ -55,7 +55,12 @@ function nothingPending(turn: Turn): void {
 
 function onChoice(turn: Turn, seq: number, value: string): void {
   const pending = turn.state.ask;
-  if (!pending) return nothingPending(turn);
+  if (!pending) {
+    // A button of a question long answered: say so, rather than not understanding a tap.
+    if (DETOURABLE.has(turn.state.status) || turn.state.status === 'clinician_hold')
+      return nothingPending(turn);
+    return turn.say(turn.t('error.answered'));
+  }
   if (pending.seq !== seq) {
     // An old button: the question it belonged to has moved on. Say so and show where we are.
     turn.say(turn.t('error.stale'));

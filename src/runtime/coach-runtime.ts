@@ -42,7 +42,9 @@ export class CoachRuntime {
     private readonly log: Logger,
   ) {}
 
-  async handle(input: unknown): Promise<{ duplicate: boolean; state: PatientState | null }> {
+  async handle(
+    input: unknown,
+  ): Promise<{ duplicate: boolean; state: PatientState | null; effects: readonly Effect[] }> {
     const parsed = inboundEventSchema.safeParse(input);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -80,7 +82,7 @@ export class CoachRuntime {
     // the idempotency keys make the replay a no-op where they already happened.
     if (result.effects.length > 0 && result.state !== null)
       await this.store.settle(event.patientId, event.id);
-    return { duplicate: result.duplicate, state: result.state };
+    return { duplicate: result.duplicate, state: result.state, effects };
   }
 
   private async perform(

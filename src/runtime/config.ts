@@ -79,6 +79,29 @@ const VARIABLES = {
     'expected an http:// or https:// URL',
     false,
   ),
+  TELEGRAM_WEBHOOK_URL: variable(
+    z.string().refine(isHttpUrl).optional(),
+    'expected the public https:// URL Telegram should post updates to',
+    false,
+  ),
+  TELEGRAM_WEBHOOK_SECRET: variable(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,256}$/)
+      .optional(),
+    'expected 1–256 letters, digits, _ or -',
+    true,
+  ),
+  TELEGRAM_WEBHOOK_PORT: variable(
+    z
+      .string()
+      .regex(/^\d{1,5}$/)
+      .transform(Number)
+      .pipe(z.int().min(0).max(65535))
+      .default(8080),
+    'expected a TCP port (0–65535; 0 picks a free one)',
+    false,
+  ),
   TELEGRAM_RATE_PER_SECOND: variable(
     positiveInt(100_000).default(30),
     'expected a whole number of messages per second (1–100000)',
@@ -144,6 +167,10 @@ export interface Config {
   /** What this process does; all of them when ROLES is unset. */
   roles: Role[];
   telegramApiRoot: string | undefined;
+  /** Set: Telegram posts updates to this URL (webhook mode); unset: long polling. */
+  telegramWebhookUrl: string | undefined;
+  telegramWebhookSecret: string | undefined;
+  telegramWebhookPort: number;
   telegramRatePerSecond: number;
   deliveryConcurrency: number;
   /** How long a job stays with a worker that stopped answering before another takes it over. */
@@ -188,6 +215,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     redisPrefix: raw.REDIS_PREFIX,
     roles: raw.ROLES ?? [...ROLES],
     telegramApiRoot: raw.TELEGRAM_API_ROOT,
+    telegramWebhookUrl: raw.TELEGRAM_WEBHOOK_URL,
+    telegramWebhookSecret: raw.TELEGRAM_WEBHOOK_SECRET,
+    telegramWebhookPort: raw.TELEGRAM_WEBHOOK_PORT,
     telegramRatePerSecond: raw.TELEGRAM_RATE_PER_SECOND,
     deliveryConcurrency: raw.DELIVERY_CONCURRENCY,
     jobLockSeconds: raw.JOB_LOCK_SECONDS,

@@ -1,9 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, UnrecoverableError, type Worker } from 'bullmq';
+import type { Bot } from 'grammy';
 import { Redis } from 'ioredis';
 import type { ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
+import {
+  createTelegramBot,
+  publishCommandMenu,
+  type Receiving,
+  sendExport,
+  startPolling,
+  startWebhook,
+  webhookSecretOf,
+} from '../../adapters/telegram/bot.ts';
+import { telegramDeliver } from '../../adapters/telegram/delivery.ts';
+import { QuestionMessages } from '../../adapters/telegram/question-messages.ts';
 import { createTelegramSender } from '../../adapters/telegram/sender.ts';
+import { chatIdOf } from '../../adapters/telegram/updates.ts';
 import { createDeliveryWorker, type Deliver, Outbox } from '../../jobs/delivery.ts';
 import { startScheduleRepair } from '../../jobs/maintenance.ts';
 import { type DeliveryJob, QUEUES, type TimerJob } from '../../jobs/queues.ts';
@@ -17,6 +30,8 @@ import { PatientStore } from './store.ts';
 
 export interface Service {
   runtime: CoachRuntime;
+  /** The port the Telegram webhook listens on, in webhook mode. */
+  webhookPort?: number;
   /** Stops taking work, lets in-flight jobs finish, closes Redis. */
   stop(): Promise<void>;
 }
@@ -35,15 +50,9 @@ export interface ServiceOptions {
 const TIMER_CONCURRENCY = 10;
 
 /** Patient ids carry their platform: `tg:<chat id>` is a Telegram chat. */
-function platformDeliver(config: Config, log: Logger): Deliver {
-  const telegram = config.telegramBotToken
-    ? createTelegramSender({
-        token: config.telegramBotToken,
-        ...(config.telegramApiRoot ? { apiRoot: config.telegramApiRoot } : {}),
-      })
-    : undefined;
+function platformDeliver(telegram: Deliver | undefined, log: Logger): Deliver {
   return async (patientId, message) => {
-    if (patientId.startsWith('tg:') && telegram) return telegram.send(patientId.slice(3), message);
+    if (telegram && chatIdOf(patientId) !== undefined) return telegram(patientId, message);
     log.error({ patientId }, 'no platform configured for this patient');
     throw new UnrecoverableError(`no platform configured for patient ${patientId}`);
   };
@@ -68,6 +77,11 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const timersQueue = new Queue<TimerJob>(QUEUES.timers, { connection, prefix: queuePrefix });
   const outboxQueue = new Queue<DeliveryJob>(QUEUES.outbox, { connection, prefix: queuePrefix });
   const outbox = new Outbox(outboxQueue);
+  const token = config.telegramBotToken;
+  const apiRoot = config.telegramApiRoot ? { apiRoot: config.telegramApiRoot } : {};
+  const sender = token ? createTelegramSender({ token, ...apiRoot }) : undefined;
+  const questions = new QuestionMessages(storeRedis, keyPrefix);
+  let bot: Bot | undefined;
   const ports: EffectPorts = {
     send: (patientId, messages, key) => outbox.enqueue(key, patientId, messages),
     schedule: (patientId, schedule) => schedules.set(patientId, schedule, clock()),
@@ -75,8 +89,9 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     alertCoach: async ({ patientId, coachCode, alert }) => {
       log.warn({ patientId, coachCode, alert }, 'coach alert');
     },
-    deliverExport: async (patientId) => {
-      throw new Error(`export delivery for ${patientId} needs its platform adapter`);
+    deliverExport: async (patientId, data) => {
+      if (bot && chatIdOf(patientId) !== undefined) return sendExport(bot, patientId, data);
+      throw new Error(`no platform configured to deliver ${patientId}'s export`);
     },
   };
   const runtime = new CoachRuntime(
@@ -86,6 +101,18 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     clock,
     log,
   );
+  if (token && sender) {
+    bot = createTelegramBot({
+      token,
+      ...apiRoot,
+      runtime,
+      sender,
+      questions,
+      content,
+      defaultLocale: config.defaultLocale,
+      log,
+    });
+  }
 
   const workers: Worker[] = [];
   const stops: (() => Promise<void>)[] = [];
@@ -99,14 +126,16 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
         concurrency: TIMER_CONCURRENCY,
         lockDurationMs,
       }),
-      createDeliveryWorker(platformDeliver(config, log), {
+      createDeliveryWorker(platformDeliver(sender && telegramDeliver(sender, questions), log), {
         connection,
         prefix: queuePrefix,
         ratePerSecond: config.telegramRatePerSecond,
         concurrency: config.deliveryConcurrency,
         lockDurationMs,
         log,
-        onBlocked: (patientId) => schedules.remove(patientId),
+        onBlocked: async (patientId, jobId) => {
+          await runtime.handle({ id: `blocked|${jobId}`, patientId, kind: 'reachability', reachable: false });
+        },
       }),
     );
   }
@@ -122,13 +151,31 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       log,
     });
   }
-  if (config.roles.includes('bot')) log.info('bot role: no platform adapter takes updates in this release');
+  let receiving: Receiving | undefined;
+  if (config.roles.includes('bot')) {
+    if (bot) {
+      await publishCommandMenu(bot, content, config.defaultLocale, log);
+      receiving = config.telegramWebhookUrl
+        ? await startWebhook(
+            bot,
+            {
+              url: config.telegramWebhookUrl,
+              secret: webhookSecretOf(bot.token, config.telegramWebhookSecret),
+              port: config.telegramWebhookPort,
+            },
+            log,
+          )
+        : await startPolling(bot, log);
+    } else log.info('bot role: no platform token configured, so no updates are taken');
+  }
   await Promise.all(workers.map((w) => w.waitUntilReady()));
   log.info({ roles: config.roles }, 'service started');
 
   return {
     runtime,
+    ...(receiving?.port !== undefined ? { webhookPort: receiving.port } : {}),
     stop: async () => {
+      await receiving?.stop();
       await repair?.destroy();
       for (const stop of stops) await stop();
       await Promise.all(workers.map((w) => w.close()));

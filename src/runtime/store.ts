@@ -15,6 +15,8 @@ export interface PatientKeys {
   audit: string;
   /** Effects committed but not yet confirmed performed, by event id: replayed on redelivery. */
   pending: string;
+  /** The platform adapter's bookkeeping (a Telegram chat's question message ids). */
+  platform: string;
 }
 
 const FORBIDDEN_IN_KEY = /[{}\s]/;
@@ -33,6 +35,7 @@ export function keysOf(patientId: string, prefix = DEFAULT_PREFIX): PatientKeys 
     seen: `${tagged}:seen`,
     audit: `${tagged}:audit`,
     pending: `${tagged}:pending`,
+    platform: `${tagged}:platform`,
   };
 }
 

@@ -486,3 +486,17 @@ describe('reachability', () => {
     });
   });
 });
+
+describe('old buttons', () => {
+  it('says a question was already answered when a tap arrives with nothing pending', () => {
+    const p = patient().onboard();
+    p.day({ outcome: 'done', pain: 3 });
+    expect(p.state?.ask).toBeNull();
+    const before = p.state;
+    const reply = p.send({ kind: 'choice', seq: 3, value: 'yes' });
+    expect(p.allText(reply)).toBe(
+      'That question has already been answered. Send /help to see what I can do.',
+    );
+    expect({ ...p.state, lastHeardOn: null }).toEqual({ ...before, lastHeardOn: null });
+  });
+});

@@ -63,6 +63,15 @@ export interface SentMessage {
   at: number;
 }
 
+/** A call to a method other than getUpdates and getMe, with what it was given. */
+export interface RecordedCall {
+  method: string;
+  payload: Record<string, unknown>;
+  /** sendDocument: the uploaded file. */
+  document?: { filename: string; text: string };
+  at: number;
+}
+
 export interface FakeBotApiStats {
   /** Requests per method name (every request, whatever its answer). */
   requests: Map<string, number>;
@@ -103,6 +112,8 @@ export interface FakeBotApi {
   pushUpdate(update: PushedUpdate): number;
   /** Everything sent or edited so far (empty when `recordMessages` is false). */
   messages(): SentMessage[];
+  /** Every call but getUpdates and getMe, or those of one method (empty when `recordMessages` is false). */
+  calls(method?: string): RecordedCall[];
   /** Zeroes the counters and forgets recorded messages (e.g. after a benchmark's warm-up). */
   resetStats(): void;
   /** Closes the server and every connection, keep-alive and hung ones included. */
@@ -265,6 +276,32 @@ function parsePayload(req: IncomingMessage, body: Buffer, query: string): Payloa
   }
 }
 
+/**
+ * A sendDocument upload, parsed whole (they are small and rare, unlike the benchmarks' photos).
+ * Written out because grammY's parts (`name="x";filename=y.json`, no spaces or quotes) are valid
+ * multipart that Node's own form parser does not read.
+ */
+function readDocument(
+  req: IncomingMessage,
+  body: Buffer,
+): { fields: Payload; file?: { filename: string; text: string } } | undefined {
+  const boundary = /boundary=("?)([^";]+)\1/.exec(req.headers['content-type'] ?? '')?.[2];
+  if (!boundary) return undefined;
+  const fields: Payload = {};
+  let file: { filename: string; text: string } | undefined;
+  for (const part of body.toString('utf8').split(`--${boundary}`)) {
+    const split = part.indexOf('\r\n\r\n');
+    if (split === -1) continue;
+    const head = part.slice(0, split);
+    const value = part.slice(split + 4).replace(/\r\n$/, '');
+    const name = /name="([^"]*)"/i.exec(head)?.[1];
+    const filename = /filename="?([^";\r\n]+)"?/i.exec(head)?.[1];
+    if (filename) file = { filename, text: value };
+    else if (name) fields[name] = value;
+  }
+  return { fields, ...(file ? { file } : {}) };
+}
+
 function chatIdOf(payload: Payload): string | undefined {
   const id = payload.chat_id;
   if (typeof id === 'number' && Number.isFinite(id)) return String(id);
@@ -342,6 +379,7 @@ export async function startFakeBotApi(opts: FakeBotApiOptions = {}): Promise<Fak
     lastDeliveryAt: undefined,
   };
   let sent: SentMessage[] = [];
+  let calls: RecordedCall[] = [];
   const nextMessageId = new Map<string, number>();
 
   // getUpdates: a queue with a moving start, and long polls waiting for the next push.
@@ -445,6 +483,21 @@ export async function startFakeBotApi(opts: FakeBotApiOptions = {}): Promise<Fak
         return reply(res, 200, getMeBody);
       case 'getUpdates':
         return getUpdates(res, payload);
+      case 'sendDocument': {
+        const chatId = chatIdOf(payload);
+        if (chatId === undefined) return reply(res, 400, NO_CHAT_BODY);
+        const refused = gate(chatId, true, Date.now());
+        if (refused) return reply(res, refused === BLOCKED_BODY ? 403 : 429, refused);
+        const messageId = nextId(chatId);
+        return reply(
+          res,
+          200,
+          JSON.stringify({
+            ok: true,
+            result: { message_id: messageId, from, chat: chatObject(chatId), date: 0, document: {} },
+          }),
+        );
+      }
       case 'answerCallbackQuery':
       case 'setMyCommands':
       case 'deleteWebhook':
@@ -545,7 +598,11 @@ export async function startFakeBotApi(opts: FakeBotApiOptions = {}): Promise<Fak
     const path = q === -1 ? url : url.slice(0, q);
     const slash = path.lastIndexOf('/');
     const isMultipart = (req.headers['content-type'] ?? '').startsWith('multipart/form-data');
-    const body = await readBody(req, isMultipart ? MULTIPART_SCAN_LIMIT : Number.POSITIVE_INFINITY);
+    const isDocument = path.endsWith('/sendDocument');
+    const body = await readBody(
+      req,
+      isMultipart && !isDocument ? MULTIPART_SCAN_LIMIT : Number.POSITIVE_INFINITY,
+    );
     if (!path.startsWith('/bot') || slash <= 4) return reply(res, 404, NOT_FOUND_BODY);
     const token = path.slice(4, slash);
     const method = path.slice(slash + 1);
@@ -576,8 +633,17 @@ export async function startFakeBotApi(opts: FakeBotApiOptions = {}): Promise<Fak
       }
     }
 
-    const payload = parsePayload(req, body, q === -1 ? '' : url.slice(q + 1));
+    const document = isDocument && isMultipart ? readDocument(req, body) : undefined;
+    const payload = document ? document.fields : parsePayload(req, body, q === -1 ? '' : url.slice(q + 1));
     if (payload === undefined) return reply(res, 400, BAD_BODY);
+    if (recordMessages && method !== 'getUpdates' && method !== 'getMe') {
+      calls.push({
+        method,
+        payload,
+        ...(document?.file ? { document: document.file } : {}),
+        at: Date.now(),
+      });
+    }
     handleMethod(method, payload, res);
   }
 
@@ -617,6 +683,7 @@ export async function startFakeBotApi(opts: FakeBotApiOptions = {}): Promise<Fak
       return id;
     },
     messages: () => sent.slice(),
+    calls: (method?: string) => calls.filter((c) => method === undefined || c.method === method),
     resetStats(): void {
       stats.requests.clear();
       stats.deliveredPerChat.clear();
@@ -631,6 +698,7 @@ export async function startFakeBotApi(opts: FakeBotApiOptions = {}): Promise<Fak
       stats.firstDeliveryAt = undefined;
       stats.lastDeliveryAt = undefined;
       sent = [];
+      calls = [];
     },
     stop(): Promise<void> {
       if (stopped) return Promise.resolve();

@@ -24,7 +24,10 @@ describe('telegram sender against the fake Bot API', () => {
   });
 
   it('delivers a plain message with the chat id and text', async () => {
-    await expect(sender.send('4242', { text: 'Good morning' })).resolves.toEqual({ ok: true });
+    await expect(sender.send('4242', { text: 'Good morning' })).resolves.toEqual({
+      ok: true,
+      messageId: expect.any(Number),
+    });
     const [sent] = fake.messages();
     expect(sent).toMatchObject({ method: 'sendMessage', chatId: '4242', messageId: 1, text: 'Good morning' });
     expect(sent?.replyMarkup).toBeUndefined();
@@ -44,7 +47,7 @@ describe('telegram sender against the fake Bot API', () => {
         [{ value: 'worse', label: 'Worse' }],
       ],
     });
-    expect(result).toEqual({ ok: true });
+    expect(result).toEqual({ ok: true, messageId: expect.any(Number) });
     await sender.send('77', { text: 'second' });
     const [first, second] = fake.messages();
     expect(first?.chatId).toBe('77');
@@ -72,7 +75,10 @@ describe('telegram sender against the fake Bot API', () => {
   it('maps a blocked user to blocked', async () => {
     fake.setBehaviour({ blockedChats: new Set(['99']) });
     await expect(sender.send('99', { text: 'hi' })).resolves.toEqual({ ok: false, blocked: true });
-    await expect(sender.send('98', { text: 'hi' })).resolves.toEqual({ ok: true });
+    await expect(sender.send('98', { text: 'hi' })).resolves.toEqual({
+      ok: true,
+      messageId: expect.any(Number),
+    });
     expect(fake.stats.status403).toBe(1);
   });
 
@@ -80,7 +86,10 @@ describe('telegram sender against the fake Bot API', () => {
     fake.setBehaviour({ fail: { status500Rate: 1 } });
     await expect(sender.send('1', { text: 'hi' })).rejects.toThrow(/Internal Server Error/);
     fake.setBehaviour({ fail: undefined });
-    await expect(sender.send('1', { text: 'hi' })).resolves.toEqual({ ok: true });
+    await expect(sender.send('1', { text: 'hi' })).resolves.toEqual({
+      ok: true,
+      messageId: expect.any(Number),
+    });
   });
 
   it('throws on a request the server never answers, after the client timeout', async () => {
@@ -104,11 +113,14 @@ describe('telegram sender against the fake Bot API', () => {
     fake.setBehaviour({ rateLimit: { perSecond: 30, perChatPerSecond: 1, retryAfter: 1 } });
     const results = [];
     for (let i = 0; i < 3; i++) results.push(await sender.send('5', { text: `m${i}` }));
-    expect(results[0]).toEqual({ ok: true });
+    expect(results[0]).toEqual({ ok: true, messageId: expect.any(Number) });
     expect(results.filter((r) => !r.ok && 'retryAfterMs' in r).length).toBeGreaterThanOrEqual(1);
     expect(fake.stats.status429).toBeGreaterThanOrEqual(1);
     // Another chat is not held back by the first one's limit.
-    await expect(sender.send('6', { text: 'other' })).resolves.toEqual({ ok: true });
+    await expect(sender.send('6', { text: 'other' })).resolves.toEqual({
+      ok: true,
+      messageId: expect.any(Number),
+    });
   });
 });
 

@@ -1,0 +1,196 @@
+import { createHash } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { autoRetry } from '@grammyjs/auto-retry';
+import { run, sequentialize } from '@grammyjs/runner';
+import { Bot, InputFile, webhookCallback } from 'grammy';
+import type { BotCommand } from 'grammy/types';
+import type { Logger } from 'pino';
+import { type Content, render } from '../../src/content/content.ts';
+import type { Locale } from '../../src/content/schema.ts';
+import type { CoachRuntime } from '../../src/runtime/coach-runtime.ts';
+import type { PatientExport } from '../../src/runtime/store.ts';
+import type { QuestionMessages } from './question-messages.ts';
+import type { TelegramSender } from './sender.ts';
+import { ALLOWED_UPDATES, chatIdOf, translateUpdate } from './updates.ts';
+
+/** The commands in Telegram's menu, in the order shown; /start needs no entry. */
+const MENU = [
+  'today',
+  'checkin',
+  'progress',
+  'settings',
+  'pause',
+  'resume',
+  'vacation',
+  'export',
+  'help',
+  'delete',
+  'stop',
+] as const;
+
+export interface TelegramBotOptions {
+  token: string;
+  apiRoot?: string;
+  runtime: CoachRuntime;
+  /** Sends and closes messages (the delivery side, shared with the outbox worker). */
+  sender: TelegramSender;
+  questions: QuestionMessages;
+  content: Content;
+  defaultLocale: Locale;
+  log: Logger;
+}
+
+/**
+ * The inbound side of Telegram: updates become engine events, one chat at a time and in order.
+ * Replies go through the outbox like every other message; this side only answers the button taps
+ * themselves (the spinner, and the tapped message shown as answered).
+ */
+export function createTelegramBot(opts: TelegramBotOptions): Bot {
+  const { runtime, sender, questions, log } = opts;
+  const bot = new Bot(opts.token, { client: opts.apiRoot ? { apiRoot: opts.apiRoot } : {} });
+  // The bot's own calls (answers to taps, the menu, exports) wait out a 429 and retry; the outbox
+  // has its own retries and queue-wide pause and does not use this client.
+  bot.api.config.use(autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: 60 }));
+  bot.use(sequentialize((ctx) => (ctx.chat ? String(ctx.chat.id) : undefined)));
+
+  bot.use(async (ctx) => {
+    const translated = translateUpdate(ctx.update);
+    if (!translated) {
+      if (ctx.callbackQuery) await answerTap(ctx.callbackQuery.id);
+      return;
+    }
+    const { event, tap } = translated;
+    if (!tap || event.kind !== 'choice') {
+      await runtime.handle(event);
+      return;
+    }
+    // Stop the button's spinner first: Telegram shows it until the query is answered.
+    await answerTap(tap.queryId);
+    // The tapped message is closed here, with the answer shown, so the outbox need not close it.
+    await questions.forget(event.patientId, event.seq);
+    const result = await runtime.handle(event);
+    if (result.duplicate || result.state?.ask?.seq === event.seq) return; // not accepted: re-asked
+    const answered = result.effects.some((e) => e.type === 'send' && e.message.closes === event.seq);
+    // An answered question shows the answer given; a stale one just loses its buttons.
+    const text =
+      answered && tap.messageText && tap.label ? `${tap.messageText}\n\n✓ ${tap.label}` : undefined;
+    const chatId = chatIdOf(event.patientId) as string;
+    const closed = await sender.closeMessage(chatId, tap.messageId, text);
+    if (!closed.ok)
+      log.warn({ patientId: event.patientId, updateId: ctx.update.update_id }, 'tap not closed');
+  });
+
+  bot.catch((error) => {
+    log.error({ err: error.error, updateId: error.ctx.update.update_id }, 'telegram update failed');
+  });
+
+  async function answerTap(queryId: string): Promise<void> {
+    try {
+      await bot.api.answerCallbackQuery(queryId);
+    } catch (error) {
+      // Cosmetic (a spinner) and often just too late: worth a log line, never the update.
+      log.warn({ err: error, queryId }, 'answerCallbackQuery failed');
+    }
+  }
+
+  return bot;
+}
+
+/** The command menu in every locale, and in the default locale for the rest; failures are logged. */
+export async function publishCommandMenu(bot: Bot, content: Content, defaultLocale: Locale, log: Logger) {
+  const menuOf = (locale: Locale): BotCommand[] =>
+    MENU.map((command) => ({ command, description: render(content, locale, `menu.${command}`) }));
+  const calls: { commands: BotCommand[]; language_code?: Locale }[] = [
+    { commands: menuOf(defaultLocale) },
+    ...(Object.keys(content.messages) as Locale[]).map((locale) => ({
+      commands: menuOf(locale),
+      language_code: locale,
+    })),
+  ];
+  for (const { commands, language_code } of calls) {
+    try {
+      await bot.api.setMyCommands(commands, language_code ? { language_code } : {});
+    } catch (error) {
+      log.warn({ err: error, language_code }, 'setMyCommands failed; the menu stays as it was');
+    }
+  }
+}
+
+/** Sends a patient's export as two files in their chat. */
+export async function sendExport(bot: Bot, patientId: string, data: PatientExport): Promise<void> {
+  const chatId = chatIdOf(patientId);
+  if (chatId === undefined) throw new Error(`not a Telegram patient: ${patientId}`);
+  const date = new Date().toISOString().slice(0, 10);
+  await bot.api.sendDocument(chatId, new InputFile(Buffer.from(data.json), `backcoach-${date}.json`));
+  await bot.api.sendDocument(chatId, new InputFile(Buffer.from(data.csv), `backcoach-${date}.csv`));
+}
+
+export interface Receiving {
+  stop(): Promise<void>;
+  /** The webhook server's port (webhook mode only). */
+  port?: number;
+}
+
+/** Long polling with the runner: many chats at once, each chat's updates in order. */
+export async function startPolling(bot: Bot, log: Logger): Promise<Receiving> {
+  await bot.api.deleteWebhook();
+  await bot.init();
+  const handle = run(bot, { runner: { fetch: { allowed_updates: ALLOWED_UPDATES } } });
+  log.info({ bot: bot.botInfo.username }, 'telegram: long polling');
+  return {
+    stop: async () => {
+      if (handle.isRunning()) await handle.stop();
+    },
+  };
+}
+
+/** Telegram's secret token: 1–256 of A–Z, a–z, 0–9, _ and -. Derived from the bot token when not set. */
+export function webhookSecretOf(token: string, configured: string | undefined): string {
+  return configured ?? createHash('sha256').update(`backcoach-webhook:${token}`).digest('hex');
+}
+
+export interface WebhookOptions {
+  /** The public HTTPS URL Telegram posts to; its path is the one served. */
+  url: string;
+  secret: string;
+  port: number;
+  host?: string;
+}
+
+/**
+ * Webhook mode: an HTTP server that takes Telegram's POSTs on the URL's path, refuses any without
+ * the secret token (401), and answers 500 when handling fails so Telegram delivers the update again.
+ */
+export async function startWebhook(bot: Bot, opts: WebhookOptions, log: Logger): Promise<Receiving> {
+  await bot.init();
+  const path = new URL(opts.url).pathname;
+  const handle = webhookCallback(bot, 'http', { secretToken: opts.secret, timeoutMilliseconds: 60_000 });
+  const server: Server = createServer((req, res) => {
+    const url = req.url ?? '';
+    if (req.method !== 'POST' || url.split('?')[0] !== path) {
+      res.writeHead(404).end();
+      return;
+    }
+    handle(req, res).catch((error: unknown) => {
+      log.error({ err: error }, 'telegram webhook request failed');
+      if (!res.headersSent) res.writeHead(500).end();
+      else res.end();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host ?? '0.0.0.0', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  await bot.api.setWebhook(opts.url, { secret_token: opts.secret, allowed_updates: ALLOWED_UPDATES });
+  log.info({ bot: bot.botInfo.username, port, path }, 'telegram: webhook');
+  return {
+    port,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}

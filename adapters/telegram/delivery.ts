@@ -1,0 +1,29 @@
+import type { DeliveryResult } from '../../jobs/delivery.ts';
+import type { OutboundMessage } from '../../src/engine/events.ts';
+import type { QuestionMessages } from './question-messages.ts';
+import type { TelegramSender } from './sender.ts';
+import { chatIdOf } from './updates.ts';
+
+/**
+ * One outbox message to a Telegram patient: first close the question it answers (its buttons come
+ * off, so they cannot be pressed twice), then send it, then remember which message carries its own
+ * buttons. Each part is safe to repeat, so a retried job does no harm.
+ */
+export function telegramDeliver(sender: TelegramSender, questions: QuestionMessages) {
+  return async (patientId: string, message: OutboundMessage): Promise<DeliveryResult> => {
+    const chatId = chatIdOf(patientId);
+    if (chatId === undefined) throw new Error(`not a Telegram patient: ${patientId}`);
+    if (message.closes !== undefined) {
+      for (const messageId of await questions.of(patientId, message.closes)) {
+        const closed = await sender.closeMessage(chatId, messageId);
+        if (!closed.ok && !('rejected' in closed)) return closed;
+      }
+      await questions.forget(patientId, message.closes);
+    }
+    const sent = await sender.send(chatId, message);
+    if (sent.ok && sent.messageId !== undefined && message.seq !== undefined && message.choices?.length) {
+      await questions.remember(patientId, message.seq, sent.messageId);
+    }
+    return sent;
+  };
+}

@@ -1,0 +1,94 @@
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../src/runtime/config.ts';
+import { type Service, startService } from '../../../src/runtime/service.ts';
+import { PatientStore } from '../../../src/runtime/store.ts';
+import { realContent } from '../../support/content.ts';
+import { type FakeBotApi, startFakeBotApi } from '../../support/fake-bot-api.ts';
+import { useRedis } from '../../support/redis.ts';
+import { journey, TestClock } from '../../support/telegram-journey.ts';
+import { TelegramUser, viaWebhook } from '../../support/telegram-user.ts';
+
+const redisFixture = useRedis();
+const TOKEN = '4712:webhook-test';
+const SECRET = 'a-webhook-secret_42';
+const PUBLIC_URL = 'https://coach.example.org/telegram/hook';
+const clock = new TestClock(Date.parse('2026-10-19T05:00:00Z'));
+let fake: FakeBotApi;
+let service: Service;
+let store: PatientStore;
+
+const hookUrl = () => `http://127.0.0.1:${service.webhookPort}/telegram/hook`;
+const webhook = viaWebhook(hookUrl, SECRET);
+
+beforeAll(async () => {
+  fake = await startFakeBotApi({ token: TOKEN });
+  const prefix = redisFixture.prefix().replace(/[^A-Za-z0-9_-]/g, '');
+  const config = loadConfig({
+    TELEGRAM_BOT_TOKEN: TOKEN,
+    TELEGRAM_API_ROOT: fake.apiRoot,
+    TELEGRAM_WEBHOOK_URL: PUBLIC_URL,
+    TELEGRAM_WEBHOOK_SECRET: SECRET,
+    TELEGRAM_WEBHOOK_PORT: '0',
+    TELEGRAM_RATE_PER_SECOND: '1000',
+    REDIS_PREFIX: prefix,
+  });
+  service = await startService({
+    config,
+    content: realContent(),
+    redisUrl: redisFixture.url,
+    log: pino({ level: 'silent' }),
+    clock: clock.read,
+    tickMs: 20,
+  });
+  store = new PatientStore(redisFixture.redis, { prefix: `${prefix}:` });
+});
+
+afterAll(async () => {
+  await service?.stop();
+  await fake?.stop();
+});
+
+describe('Telegram by webhook, through the real grammY client', () => {
+  it('registers the webhook with its secret token and no polling', () => {
+    expect(fake.calls('setWebhook').map((c) => c.payload)).toEqual([
+      expect.objectContaining({ url: PUBLIC_URL, secret_token: SECRET }),
+    ]);
+    expect(fake.stats.requests.get('getUpdates')).toBeUndefined();
+  });
+
+  it('refuses a request without the secret token, or with a wrong one, with 401, and changes nothing', async () => {
+    const user = new TelegramUser(fake, 6001, webhook);
+    const start = user.messageUpdate('/start');
+    const refused: Record<string, string>[] = [{}, { 'x-telegram-bot-api-secret-token': 'guess' }];
+    for (const headers of refused) {
+      const res = await webhook.post({ ...start, update_id: 900 }, headers);
+      expect(res.status).toBe(401);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await store.load('tg:6001')).toBeNull();
+    expect(user.sent()).toEqual([]);
+  });
+
+  it('handles the same update id delivered twice once', async () => {
+    const user = new TelegramUser(fake, 6002, webhook);
+    const update = { ...user.messageUpdate('/start'), update_id: 901 };
+    await user.act(() => user.push(update));
+    const afterFirst = user.sent().length;
+    const again = await webhook.post(update, { 'x-telegram-bot-api-secret-token': SECRET });
+    expect(again.status).toBe(200);
+    // A later update's answer is the sign that the repeat, posted before it, has been handled.
+    await user.say('/help', /What I can do/);
+    expect(user.sent()).toHaveLength(afterFirst + 1);
+    const seen = await redisFixture.redis.zcard(store.keysOf('tg:6002').seen);
+    expect(seen).toBe(2);
+  });
+
+  it('coaches a patient through onboarding, a breakthrough and a setback', async () => {
+    const user = new TelegramUser(fake, 6003, webhook);
+    await journey(user, clock);
+    const state = await store.load('tg:6003');
+    expect(state?.days.map((d) => d.decision)).toEqual(['hold', 'hold', 'breakthrough', 'setback']);
+    expect(state?.coachCode).toBe('COACH-7');
+  });
+});
