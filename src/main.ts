@@ -54,10 +54,8 @@ async function main(): Promise<void> {
   const timezone = options.tz ?? Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'UTC';
   if (!isValidZone(timezone)) fail(`--tz: ${timezone} is not an IANA timezone such as Europe/Berlin`);
 
-  if (config.telegramBotToken || config.slackBotToken) {
-    process.stderr.write(
-      'backcoach: platform tokens are set, but this version runs the terminal chat only\n',
-    );
+  if (config.slackBotToken && !config.telegramBotToken) {
+    process.stderr.write('backcoach: Slack is not in this release; opening the terminal chat\n');
   }
 
   let redisUrl = config.redisUrl;

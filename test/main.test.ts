@@ -1,8 +1,9 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { startFakeBotApi } from './support/fake-bot-api.ts';
 import { useRedis } from './support/redis.ts';
 import { TYPED_ONBOARDING, typedDay } from './support/terminal-script.ts';
 
@@ -11,7 +12,12 @@ const temp = mkdtempSync(join(tmpdir(), 'backcoach-main-'));
 afterAll(() => rmSync(temp, { recursive: true, force: true }));
 
 /** Runs `npm start`'s entry point as a real process, with the given env and stdin. */
-function start(env: Record<string, string>, stdin = '', args: string[] = []) {
+function start(
+  env: Record<string, string>,
+  stdin = '',
+  args: string[] = [],
+  running?: (child: ChildProcess) => void,
+) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
@@ -27,6 +33,7 @@ function start(env: Record<string, string>, stdin = '', args: string[] = []) {
     });
     child.on('close', (code) => resolve({ code, stdout, stderr }));
     child.stdin.end(stdin);
+    running?.(child);
   });
 }
 
@@ -71,6 +78,47 @@ describe('start-up', () => {
     const left = await redisFixture.redis.keys(`bc:{terminal:${user}}*`);
     expect(left).toEqual([]);
   });
+
+  it('with a Telegram token, runs the bot by long polling and answers /start, then stops cleanly on SIGTERM', async () => {
+    const fake = await startFakeBotApi({ token: '999:main-test' });
+    try {
+      const prefix = redisFixture.prefix().replace(/[^A-Za-z0-9_-]/g, '');
+      const env = {
+        REDIS_URL: redisFixture.url,
+        REDIS_PREFIX: prefix,
+        TELEGRAM_BOT_TOKEN: '999:main-test',
+        TELEGRAM_API_ROOT: fake.apiRoot,
+        LOG_LEVEL: 'warn',
+      };
+      const result = await start(env, '', [], (child) => {
+        void (async () => {
+          await vi.waitFor(() => expect(fake.stats.requests.get('getUpdates')).toBeGreaterThan(0), {
+            timeout: 20_000,
+          });
+          fake.pushUpdate({
+            message: {
+              message_id: 1,
+              date: 0,
+              chat: { id: 31, type: 'private', first_name: 'Pat' },
+              from: { id: 31, is_bot: false, first_name: 'Pat', language_code: 'en' },
+              text: '/start',
+              entities: [{ type: 'bot_command', offset: 0, length: 6 }],
+            },
+          });
+          await vi.waitFor(
+            () => expect(fake.messages().some((m) => /Hi, I’m Backcoach/.test(m.text ?? ''))).toBe(true),
+            {
+              timeout: 20_000,
+            },
+          );
+        })().finally(() => child.kill('SIGTERM'));
+      });
+      expect(result.code).toBe(0);
+      expect(fake.messages().find((m) => /Hi, I’m Backcoach/.test(m.text ?? ''))?.chatId).toBe('31');
+    } finally {
+      await fake.stop();
+    }
+  }, 60_000);
 
   it('refuses a bad --clock value in one line', async () => {
     const { code, stderr } = await start({ REDIS_URL: redisFixture.url }, '', ['--clock', 'yesterday']);
