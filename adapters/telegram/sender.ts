@@ -1,4 +1,4 @@
-import { Api, GrammyError } from 'grammy';
+import { Api, GrammyError, InputFile } from 'grammy';
 import type { InlineKeyboardButton, InlineKeyboardMarkup } from 'grammy/types';
 import type { DeliveryResult } from '../../jobs/delivery.ts';
 import type { Choice, OutboundMessage } from '../../src/engine/events.ts';
@@ -12,6 +12,7 @@ const CHOICE_VALUE_MAX_CHARS = 48;
 /** Sent as the seq of a keyboard whose message asks no question: no question has it, so a tap is stale. */
 const NO_QUESTION_SEQ = 0;
 const DEFAULT_TIMEOUT_SECONDS = 15;
+const CAPTION_MAX_CHARS = 1024;
 
 // seq: a canonical non-negative decimal (no sign, no leading zeros), value: no control characters.
 const CALLBACK_DATA = /^(0|[1-9]\d{0,15}):([^\p{Cc}]+)$/u;
@@ -134,12 +135,18 @@ export function createTelegramSender(opts: TelegramSenderOptions): TelegramSende
 
   async function send(chatId: string, message: OutboundMessage): Promise<DeliveryResult> {
     const replyMarkup = inlineKeyboard(message.choices, message.seq);
+    const markup = replyMarkup ? { reply_markup: replyMarkup } : {};
     try {
-      const sent = await api.sendMessage(
-        chatId,
-        message.text,
-        replyMarkup ? { reply_markup: replyMarkup } : undefined,
-      );
+      if (message.image) {
+        const photo = new InputFile(Buffer.from(message.image.png, 'base64'), 'chart.png');
+        // A caption holds 1024 characters; a longer text follows the picture as its own message.
+        if (message.text.length <= CAPTION_MAX_CHARS) {
+          const sent = await api.sendPhoto(chatId, photo, { caption: message.text, ...markup });
+          return { ok: true, messageId: sent.message_id };
+        }
+        await api.sendPhoto(chatId, photo);
+      }
+      const sent = await api.sendMessage(chatId, message.text, markup);
       return { ok: true, messageId: sent.message_id };
     } catch (error) {
       const result = deliveryResultOf(error);

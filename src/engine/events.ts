@@ -93,6 +93,8 @@ export interface OutboundMessage {
   seq?: number;
   /** The question this message answers: adapters close (edit) that question's message. */
   closes?: number;
+  /** A picture (a progress chart) sent with the text as its caption, where the platform can. */
+  image?: { png: string /* base64 */; alt: string };
 }
 
 export const COACH_ALERTS = [

@@ -248,14 +248,17 @@ function tryJson(text: string): unknown {
 }
 
 const MULTIPART_FIELD =
-  /name="(chat_id|caption|message_id)"[^\r\n]*\r\n(?:[^\r\n]+\r\n)*\r\n([\s\S]*?)\r\n--/gi;
+  /name="(chat_id|caption|message_id|reply_markup)"[^\r\n]*\r\n(?:[^\r\n]+\r\n)*\r\n([\s\S]*?)\r\n--/gi;
 
 /** Reads the small text fields of a multipart body; the file parts are never looked at. */
 function scanMultipart(text: string): Payload {
   const payload: Payload = {};
   MULTIPART_FIELD.lastIndex = 0;
   for (let m = MULTIPART_FIELD.exec(text); m !== null; m = MULTIPART_FIELD.exec(text)) {
-    payload[(m[1] as string).toLowerCase()] = m[2];
+    const name = (m[1] as string).toLowerCase();
+    // Latin-1 keeps the byte scan cheap; the text fields are UTF-8.
+    const value = Buffer.from(m[2] as string, 'latin1').toString('utf8');
+    payload[name] = name === 'reply_markup' ? tryJson(value) : value;
   }
   return payload;
 }

@@ -65,6 +65,40 @@ describe('telegram sender against the fake Bot API', () => {
     expect(fake.stats.connections).toBe(1); // grammY kept the connection alive
   });
 
+  it('sends a picture with the text as its caption and the buttons under it', async () => {
+    const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).toString('base64');
+    const result = await sender.send('55', {
+      text: 'Your pain this week: 4 → 3 ✓',
+      image: { png, alt: 'pain chart' },
+      seq: 4,
+      choices: [[{ value: 'ok', label: 'OK' }]],
+    });
+    expect(result).toEqual({ ok: true, messageId: 1 });
+    expect(fake.messages()).toEqual([
+      expect.objectContaining({
+        method: 'sendPhoto',
+        chatId: '55',
+        text: 'Your pain this week: 4 → 3 ✓',
+        replyMarkup: { inline_keyboard: [[{ text: 'OK', callback_data: '4:ok' }]] },
+      }),
+    ]);
+    // Too long for a caption: the picture, then the text with its buttons as a message.
+    const long = 'x'.repeat(1500);
+    expect(await sender.send('55', { text: long, image: { png, alt: 'chart' } })).toEqual({
+      ok: true,
+      messageId: 3,
+    });
+    expect(
+      fake
+        .messages()
+        .slice(1)
+        .map((m) => [m.method, m.text?.length]),
+    ).toEqual([
+      ['sendPhoto', undefined],
+      ['sendMessage', 1500],
+    ]);
+  });
+
   it('maps a 429 to retryAfterMs', async () => {
     fake.setBehaviour({ fail: { status429Rate: 1, retryAfter: 7 } });
     await expect(sender.send('1', { text: 'hi' })).resolves.toEqual({ ok: false, retryAfterMs: 7000 });
