@@ -6,6 +6,19 @@ const KEEP_QUESTIONS = 20;
 /** A chat that goes quiet loses the whole record after this long. */
 const TTL_SECONDS = 30 * 24 * 3600;
 
+// Adds the message id to the question's field, drops the fields of questions long gone, renews the TTL.
+const REMEMBER = `
+local field = 'q' .. ARGV[1]
+local known = redis.call('HGET', KEYS[1], field)
+redis.call('HSET', KEYS[1], field, known and (known .. ' ' .. ARGV[2]) or ARGV[2])
+local oldest = tonumber(ARGV[1]) - tonumber(ARGV[3])
+for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
+  local n = tonumber(string.sub(f, 2))
+  if n and n <= oldest then redis.call('HDEL', KEYS[1], f) end
+end
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+`;
+
 /**
  * Which Telegram messages carry the buttons of which question, per patient, so the message can be
  * closed (its buttons removed) once the question is answered, even when it was answered by typing.
@@ -21,15 +34,9 @@ export class QuestionMessages {
     return keysOf(patientId, this.prefix).platform;
   }
 
+  /** One round trip: it runs for every question delivered, pushes included. */
   async remember(patientId: string, seq: number, messageId: number): Promise<void> {
-    const key = this.key(patientId);
-    const [known, fields] = await Promise.all([this.redis.hget(key, `q${seq}`), this.redis.hkeys(key)]);
-    const ids = new Set((known ?? '').split(' ').filter(Boolean));
-    ids.add(String(messageId));
-    const stale = fields.filter((f) => f.startsWith('q') && Number(f.slice(1)) <= seq - KEEP_QUESTIONS);
-    const tx = this.redis.multi().hset(key, `q${seq}`, [...ids].join(' '));
-    if (stale.length > 0) tx.hdel(key, ...stale);
-    await tx.expire(key, TTL_SECONDS).exec();
+    await this.redis.eval(REMEMBER, 1, this.key(patientId), seq, messageId, KEEP_QUESTIONS, TTL_SECONDS);
   }
 
   /** The message ids showing question `seq`. */
