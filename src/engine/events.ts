@@ -68,6 +68,8 @@ export const inboundEventSchema = z.discriminatedUnion('kind', [
       .regex(/^\d{4}-\d{2}-\d{2}$/)
       .optional(),
   }),
+  /** The platform's profile changed (a Slack user's timezone): followed once the patient is set up. */
+  z.strictObject({ ...base, kind: z.literal('profile'), timezone: z.string().max(64) }),
   /** The platform's word on whether messages reach the patient (a Telegram user blocked the bot). */
   z.strictObject({ ...base, kind: z.literal('reachability'), reachable: z.boolean() }),
   z.strictObject({

@@ -86,6 +86,21 @@ function setReachable(turn: Turn, reachable: boolean): void {
 }
 
 /**
+ * The platform's timezone is the patient's own setting (Slack keeps it in the profile), so a change
+ * there moves the drills with them: same wall times, new zone. Before onboarding has a schedule,
+ * the zone is only a hint for the question that asks it.
+ */
+function followTimezone(turn: Turn, timezone: string): void {
+  const { state } = turn;
+  if (!isValidZone(timezone) || state.schedule.timezone === timezone) return;
+  if (state.levels.deep_core === undefined || state.status === 'declined') return;
+  state.schedule = { ...state.schedule, timezone };
+  turn.audit('status', { timezone });
+  turn.syncSchedule();
+  turn.say(turn.t('settings.timezone_followed', { timezone, drillTime: state.schedule.drillTime }));
+}
+
+/**
  * The engine: one event in, the next state and the effects out. Pure: no I/O, no clock (now is
  * passed in), no randomness. A null state is a patient we have never seen; a null result means
  * the patient's data is to be deleted (or, for a timer about an unknown patient, nothing exists).
@@ -96,18 +111,15 @@ export function step(
   now: number,
   content: Content,
 ): StepResult<PatientState | null> {
-  if (
-    previous === null &&
-    (event.kind === 'timer' || event.kind === 'coach' || event.kind === 'reachability')
-  )
-    return { state: null, effects: [] };
+  // Only the patient can start a record; anything else about someone never seen changes nothing.
+  const fromPatient = event.kind === 'command' || event.kind === 'text' || event.kind === 'choice';
+  if (previous === null && !fromPatient) return { state: null, effects: [] };
   const start = previous ?? newPatient(event.patientId, event.localeHint ?? 'en', now);
   const turn = new Turn(structuredClone(start), now, content, event.localeHint !== undefined);
   const { state } = turn;
   if (state.status === 'new' && event.tzHint && isValidZone(event.tzHint)) {
     state.schedule = { ...state.schedule, timezone: event.tzHint };
   }
-  const fromPatient = event.kind === 'command' || event.kind === 'text' || event.kind === 'choice';
   if (fromPatient && !['new', 'declined'].includes(state.status)) {
     state.lastHeardOn = turn.today;
   }
@@ -130,6 +142,9 @@ export function step(
       // Work missed while the service was down is caught up only while its day is still running.
       if (state.unreachableSince !== undefined) break;
       if (event.date === undefined || event.date === turn.today) runTimer(turn, event.timer);
+      break;
+    case 'profile':
+      followTimezone(turn, event.timezone);
       break;
     case 'reachability':
       if (event.reachable === (state.unreachableSince === undefined)) break;

@@ -500,3 +500,24 @@ describe('old buttons', () => {
     expect({ ...p.state, lastHeardOn: null }).toEqual({ ...before, lastHeardOn: null });
   });
 });
+
+describe('platform profile', () => {
+  it('moves the drills to a new timezone from the profile, keeping the wall times', () => {
+    const p = patient().onboard();
+    const effects = p.send({ kind: 'profile', timezone: 'America/New_York' });
+    expect(p.state?.schedule).toMatchObject({ timezone: 'America/New_York', drillTime: '08:00' });
+    expect(effects).toContainEqual({ type: 'schedule', schedule: p.state?.schedule });
+    expect(p.allText(effects)).toContain('America/New_York');
+    expect(p.send({ kind: 'profile', timezone: 'America/New_York' })).toEqual([]);
+    expect(p.send({ kind: 'profile', timezone: 'Mars/Olympus' })).toEqual([]);
+  });
+
+  it('leaves someone not yet set up, or never seen, alone', () => {
+    const p = patient();
+    p.command('start');
+    expect(p.send({ kind: 'profile', timezone: 'Asia/Tokyo' })).toEqual([]);
+    const stranger = patient({ id: 'sim:3' });
+    expect(stranger.send({ kind: 'profile', timezone: 'Asia/Tokyo' })).toEqual([]);
+    expect(stranger.state).toBeNull();
+  });
+});
