@@ -5,7 +5,7 @@ import { type DeliveryJob, jobIdOf, KEEP_FOR_DEDUP, QUEUES } from './queues.ts';
 
 export type DeliveryResult =
   /** `messageId`: the platform's id of the message, where it has one. */
-  | { ok: true; messageId?: number }
+  | { ok: true; messageId?: string }
   | { ok: false; retryAfterMs: number }
   | { ok: false; blocked: true }
   /** Refused for good (a 4xx other than 429 and blocked): not worth retrying. */

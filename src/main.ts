@@ -54,10 +54,6 @@ async function main(): Promise<void> {
   const timezone = options.tz ?? Intl.DateTimeFormat().resolvedOptions().timeZone ?? 'UTC';
   if (!isValidZone(timezone)) fail(`--tz: ${timezone} is not an IANA timezone such as Europe/Berlin`);
 
-  if (config.slackBotToken && !config.telegramBotToken) {
-    process.stderr.write('backcoach: Slack is not in this release; opening the terminal chat\n');
-  }
-
   let redisUrl = config.redisUrl;
   let stopPrivate: (() => Promise<void>) | undefined;
   if (redisUrl === undefined) {
@@ -72,7 +68,7 @@ async function main(): Promise<void> {
   } catch (error) {
     fail(`cannot reach Redis at REDIS_URL: ${error instanceof Error ? error.message : String(error)}`);
   }
-  if (config.telegramBotToken) {
+  if (config.telegramBotToken || config.slackBotToken || config.slackOAuth) {
     await redis.quit();
     return runService(config, content, redisUrl, stopPrivate);
   }

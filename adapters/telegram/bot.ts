@@ -9,8 +9,8 @@ import type { Logger } from 'pino';
 import { type Content, render } from '../../src/content/content.ts';
 import type { Locale } from '../../src/content/schema.ts';
 import type { CoachRuntime } from '../../src/runtime/coach-runtime.ts';
+import type { QuestionMessages } from '../../src/runtime/question-messages.ts';
 import type { PatientExport } from '../../src/runtime/store.ts';
-import type { QuestionMessages } from './question-messages.ts';
 import type { TelegramSender } from './sender.ts';
 import { ALLOWED_UPDATES, chatIdOf, translateUpdate } from './updates.ts';
 

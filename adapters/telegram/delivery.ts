@@ -1,6 +1,6 @@
 import type { DeliveryResult } from '../../jobs/delivery.ts';
 import type { OutboundMessage } from '../../src/engine/events.ts';
-import type { QuestionMessages } from './question-messages.ts';
+import type { QuestionMessages } from '../../src/runtime/question-messages.ts';
 import type { TelegramSender } from './sender.ts';
 import { chatIdOf } from './updates.ts';
 
@@ -15,7 +15,7 @@ export function telegramDeliver(sender: TelegramSender, questions: QuestionMessa
     if (chatId === undefined) throw new Error(`not a Telegram patient: ${patientId}`);
     if (message.closes !== undefined) {
       for (const messageId of await questions.of(patientId, message.closes)) {
-        const closed = await sender.closeMessage(chatId, messageId);
+        const closed = await sender.closeMessage(chatId, Number(messageId));
         if (!closed.ok && !('rejected' in closed)) return closed;
       }
       await questions.forget(patientId, message.closes);

@@ -142,12 +142,12 @@ export function createTelegramSender(opts: TelegramSenderOptions): TelegramSende
         // A caption holds 1024 characters; a longer text follows the picture as its own message.
         if (message.text.length <= CAPTION_MAX_CHARS) {
           const sent = await api.sendPhoto(chatId, photo, { caption: message.text, ...markup });
-          return { ok: true, messageId: sent.message_id };
+          return { ok: true, messageId: String(sent.message_id) };
         }
         await api.sendPhoto(chatId, photo);
       }
       const sent = await api.sendMessage(chatId, message.text, markup);
-      return { ok: true, messageId: sent.message_id };
+      return { ok: true, messageId: String(sent.message_id) };
     } catch (error) {
       const result = deliveryResultOf(error);
       if (result) return result;

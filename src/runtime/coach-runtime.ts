@@ -22,6 +22,8 @@ export interface EffectPorts {
   schedule(patientId: string, schedule: Schedule | null): Promise<void>;
   wakeAt(patientId: string, at: number, timer: Timer): Promise<void>;
   deliverExport(patientId: string, data: PatientExport): Promise<void>;
+  /** After a step that changed the patient (a platform's home screen follows their state). */
+  stepped?(patientId: string, state: PatientState | null): Promise<void>;
 }
 
 export class InvalidEventError extends Error {
@@ -82,6 +84,15 @@ export class CoachRuntime {
     // the idempotency keys make the replay a no-op where they already happened.
     if (result.effects.length > 0 && result.state !== null)
       await this.store.settle(event.patientId, event.id);
+    if (!result.duplicate && this.ports.stepped) {
+      // Cosmetic and already committed: a failure is reported, and the step stands.
+      await this.ports.stepped(event.patientId, result.state).catch((error: unknown) => {
+        this.log.error(
+          { err: error, eventId: event.id, patientId: event.patientId },
+          'after-step hook failed',
+        );
+      });
+    }
     return { duplicate: result.duplicate, state: result.state, effects };
   }
 

@@ -135,6 +135,40 @@ const VARIABLES = {
     'expected a value without whitespace',
     true,
   ),
+  SLACK_API_URL: variable(
+    z
+      .string()
+      .refine(isHttpUrl)
+      .refine((v) => v.endsWith('/api/'))
+      .optional(),
+    'expected an http:// or https:// URL ending in /api/',
+    false,
+  ),
+  SLACK_PORT: variable(
+    z
+      .string()
+      .regex(/^\d{1,5}$/)
+      .transform(Number)
+      .pipe(z.int().min(0).max(65535))
+      .default(3000),
+    'expected a TCP port (0–65535; 0 picks a free one)',
+    false,
+  ),
+  SLACK_CLIENT_ID: variable(
+    z.string().regex(/^\S+$/).optional(),
+    'expected a value without whitespace',
+    false,
+  ),
+  SLACK_CLIENT_SECRET: variable(
+    z.string().regex(/^\S+$/).optional(),
+    'expected a value without whitespace',
+    true,
+  ),
+  SLACK_STATE_SECRET: variable(
+    z.string().min(16).regex(/^\S+$/).optional(),
+    'expected 16 or more characters without whitespace',
+    true,
+  ),
   SLACK_APP_TOKEN: variable(
     z
       .string()
@@ -162,6 +196,12 @@ export interface Config {
   slackBotToken: string | undefined;
   slackSigningSecret: string | undefined;
   slackAppToken: string | undefined;
+  /** The Web API root for Slack (GovSlack, tests); Slack's own when unset. */
+  slackApiUrl: string | undefined;
+  /** The port Slack's HTTP mode listens on. */
+  slackPort: number;
+  /** OAuth for installing in many workspaces; with these, installs are kept in Redis. */
+  slackOAuth: { clientId: string; clientSecret: string; stateSecret: string } | undefined;
   /** Prefix of every key this deployment writes, so several can share one Redis. */
   redisPrefix: string;
   /** What this process does; all of them when ROLES is unset. */
@@ -203,6 +243,24 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     throw new ConfigError(first, `${describe(first, input[first])}${more}`);
   }
   const raw = result.data;
+  const oauth = ['SLACK_CLIENT_ID', 'SLACK_CLIENT_SECRET', 'SLACK_STATE_SECRET'] as const;
+  const missingOAuth = oauth.filter((name) => raw[name] === undefined);
+  if (missingOAuth.length > 0 && missingOAuth.length < oauth.length) {
+    throw new ConfigError(
+      missingOAuth[0] as string,
+      `required together with ${oauth.filter((n) => !missingOAuth.includes(n)).join(', ')} for Slack installs`,
+    );
+  }
+  if (
+    (raw.SLACK_BOT_TOKEN || missingOAuth.length === 0) &&
+    !raw.SLACK_SIGNING_SECRET &&
+    !raw.SLACK_APP_TOKEN
+  ) {
+    throw new ConfigError(
+      'SLACK_SIGNING_SECRET',
+      'required for Slack over HTTP (or set SLACK_APP_TOKEN for Socket Mode)',
+    );
+  }
   return {
     redisUrl: raw.REDIS_URL,
     logLevel: raw.LOG_LEVEL,
@@ -212,6 +270,16 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     slackBotToken: raw.SLACK_BOT_TOKEN,
     slackSigningSecret: raw.SLACK_SIGNING_SECRET,
     slackAppToken: raw.SLACK_APP_TOKEN,
+    slackApiUrl: raw.SLACK_API_URL,
+    slackPort: raw.SLACK_PORT,
+    slackOAuth:
+      raw.SLACK_CLIENT_ID && raw.SLACK_CLIENT_SECRET && raw.SLACK_STATE_SECRET
+        ? {
+            clientId: raw.SLACK_CLIENT_ID,
+            clientSecret: raw.SLACK_CLIENT_SECRET,
+            stateSecret: raw.SLACK_STATE_SECRET,
+          }
+        : undefined,
     redisPrefix: raw.REDIS_PREFIX,
     roles: raw.ROLES ?? [...ROLES],
     telegramApiRoot: raw.TELEGRAM_API_ROOT,

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { keysOf } from '../../src/runtime/store.ts';
+import { keysOf } from './store.ts';
 
 /** Old questions' entries are dropped: their buttons are answered as stale if ever tapped. */
 const KEEP_QUESTIONS = 20;
@@ -20,7 +20,7 @@ redis.call('EXPIRE', KEYS[1], ARGV[4])
 `;
 
 /**
- * Which Telegram messages carry the buttons of which question, per patient, so the message can be
+ * Which platform messages (Telegram message ids, Slack timestamps) carry the buttons of which question, per patient, so the message can be
  * closed (its buttons removed) once the question is answered, even when it was answered by typing.
  * Kept under the patient's own keys, so `/delete` removes it with everything else.
  */
@@ -35,14 +35,14 @@ export class QuestionMessages {
   }
 
   /** One round trip: it runs for every question delivered, pushes included. */
-  async remember(patientId: string, seq: number, messageId: number): Promise<void> {
+  async remember(patientId: string, seq: number, messageId: string): Promise<void> {
     await this.redis.eval(REMEMBER, 1, this.key(patientId), seq, messageId, KEEP_QUESTIONS, TTL_SECONDS);
   }
 
   /** The message ids showing question `seq`. */
-  async of(patientId: string, seq: number): Promise<number[]> {
+  async of(patientId: string, seq: number): Promise<string[]> {
     const known = await this.redis.hget(this.key(patientId), `q${seq}`);
-    return (known ?? '').split(' ').filter(Boolean).map(Number);
+    return (known ?? '').split(' ').filter(Boolean);
   }
 
   /** The question's messages are closed: forget them. */

@@ -4,6 +4,14 @@ import type { Bot } from 'grammy';
 import { Redis } from 'ioredis';
 import type { ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
+import { type RunningSlackApp, startSlackApp } from '../../adapters/slack/app.ts';
+import { SLACK_CHANNEL_PREFIX, slackDeliver } from '../../adapters/slack/delivery.ts';
+import { slackUserOf } from '../../adapters/slack/events.ts';
+import { homeView } from '../../adapters/slack/home.ts';
+import { botTokenOf, RedisInstallationStore } from '../../adapters/slack/installation-store.ts';
+import { createSlackSender } from '../../adapters/slack/sender.ts';
+import { startTeamDigests } from '../../adapters/slack/team-digests.ts';
+import { TeamStore } from '../../adapters/slack/team-store.ts';
 import {
   createTelegramBot,
   publishCommandMenu,
@@ -14,7 +22,6 @@ import {
   webhookSecretOf,
 } from '../../adapters/telegram/bot.ts';
 import { telegramDeliver } from '../../adapters/telegram/delivery.ts';
-import { QuestionMessages } from '../../adapters/telegram/question-messages.ts';
 import { createTelegramSender } from '../../adapters/telegram/sender.ts';
 import { chatIdOf } from '../../adapters/telegram/updates.ts';
 import { createDeliveryWorker, type Deliver, Outbox } from '../../jobs/delivery.ts';
@@ -24,14 +31,18 @@ import { ScheduleStore } from '../../jobs/schedule-store.ts';
 import { runScheduler, Scheduler } from '../../jobs/scheduler.ts';
 import { createTimerWorker } from '../../jobs/timer-worker.ts';
 import type { Content } from '../content/content.ts';
+import { homeSummary } from '../engine/home.ts';
 import { CoachRuntime, type EffectPorts } from './coach-runtime.ts';
 import type { Config } from './config.ts';
+import { QuestionMessages } from './question-messages.ts';
 import { PatientStore } from './store.ts';
 
 export interface Service {
   runtime: CoachRuntime;
   /** The port the Telegram webhook listens on, in webhook mode. */
   webhookPort?: number;
+  /** The port Slack's HTTP mode listens on. */
+  slackPort?: number;
   /** Stops taking work, lets in-flight jobs finish, closes Redis. */
   stop(): Promise<void>;
 }
@@ -49,10 +60,12 @@ export interface ServiceOptions {
 /** Timer jobs each run one engine step; the store takes turns per connection, so more buys little. */
 const TIMER_CONCURRENCY = 10;
 
-/** Patient ids carry their platform: `tg:<chat id>` is a Telegram chat. */
-function platformDeliver(telegram: Deliver | undefined, log: Logger): Deliver {
+/** Patient ids carry their platform: `tg:<chat id>` is a Telegram chat, `sl:`/`slc:` are Slack's. */
+function platformDeliver(telegram: Deliver | undefined, slack: Deliver | undefined, log: Logger): Deliver {
   return async (patientId, message) => {
     if (telegram && chatIdOf(patientId) !== undefined) return telegram(patientId, message);
+    if (slack && (slackUserOf(patientId) !== undefined || patientId.startsWith(SLACK_CHANNEL_PREFIX)))
+      return slack(patientId, message);
     log.error({ patientId }, 'no platform configured for this patient');
     throw new UnrecoverableError(`no platform configured for patient ${patientId}`);
   };
@@ -82,6 +95,19 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const sender = token ? createTelegramSender({ token, ...apiRoot }) : undefined;
   const questions = new QuestionMessages(storeRedis, keyPrefix);
   let bot: Bot | undefined;
+  const installations = config.slackOAuth ? new RedisInstallationStore(storeRedis, keyPrefix) : undefined;
+  const envSlackToken = config.slackBotToken;
+  const slack =
+    installations || envSlackToken
+      ? createSlackSender({
+          ...(config.slackApiUrl ? { apiUrl: config.slackApiUrl } : {}),
+          tokenFor: async (teamId) =>
+            installations ? botTokenOf(installations, teamId) : (envSlackToken as string),
+          redis: storeRedis,
+          prefix: keyPrefix,
+        })
+      : undefined;
+  const teams = new TeamStore(storeRedis, keyPrefix);
   const ports: EffectPorts = {
     send: (patientId, messages, key) => outbox.enqueue(key, patientId, messages),
     schedule: (patientId, schedule) => schedules.set(patientId, schedule, clock()),
@@ -89,18 +115,26 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     alertCoach: async ({ patientId, coachCode, alert }) => {
       log.warn({ patientId, coachCode, alert }, 'coach alert');
     },
+    // Slack's App Home shows the patient's state, so it follows every step.
+    stepped: async (patientId, state) => {
+      if (!slack || slackUserOf(patientId) === undefined) return;
+      const locale = state?.locale ?? config.defaultLocale;
+      await slack.publishHome(patientId, homeView(homeSummary(state, clock(), content, locale)));
+    },
     deliverExport: async (patientId, data) => {
       if (bot && chatIdOf(patientId) !== undefined) return sendExport(bot, patientId, data);
+      if (slack && slackUserOf(patientId) !== undefined) {
+        const date = new Date(clock()).toISOString().slice(0, 10);
+        return slack.sendFiles(patientId, [
+          { filename: `backcoach-${date}.json`, content: data.json },
+          { filename: `backcoach-${date}.csv`, content: data.csv },
+        ]);
+      }
       throw new Error(`no platform configured to deliver ${patientId}'s export`);
     },
   };
-  const runtime = new CoachRuntime(
-    new PatientStore(storeRedis, { prefix: keyPrefix }),
-    content,
-    ports,
-    clock,
-    log,
-  );
+  const runtimeStore = new PatientStore(storeRedis, { prefix: keyPrefix });
+  const runtime = new CoachRuntime(runtimeStore, content, ports, clock, log);
   if (token && sender) {
     bot = createTelegramBot({
       token,
@@ -117,6 +151,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const workers: Worker[] = [];
   const stops: (() => Promise<void>)[] = [];
   let repair: ScheduledTask | undefined;
+  let digests: ScheduledTask | undefined;
   const lockDurationMs = config.jobLockSeconds * 1000;
   if (config.roles.includes('worker')) {
     workers.push(
@@ -126,17 +161,29 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
         concurrency: TIMER_CONCURRENCY,
         lockDurationMs,
       }),
-      createDeliveryWorker(platformDeliver(sender && telegramDeliver(sender, questions), log), {
-        connection,
-        prefix: queuePrefix,
-        ratePerSecond: config.telegramRatePerSecond,
-        concurrency: config.deliveryConcurrency,
-        lockDurationMs,
-        log,
-        onBlocked: async (patientId, jobId) => {
-          await runtime.handle({ id: `blocked|${jobId}`, patientId, kind: 'reachability', reachable: false });
+      createDeliveryWorker(
+        platformDeliver(
+          sender && telegramDeliver(sender, questions),
+          slack && slackDeliver(slack, questions, storeRedis, keyPrefix),
+          log,
+        ),
+        {
+          connection,
+          prefix: queuePrefix,
+          ratePerSecond: config.telegramRatePerSecond,
+          concurrency: config.deliveryConcurrency,
+          lockDurationMs,
+          log,
+          onBlocked: async (patientId, jobId) => {
+            await runtime.handle({
+              id: `blocked|${jobId}`,
+              patientId,
+              kind: 'reachability',
+              reachable: false,
+            });
+          },
         },
-      }),
+      ),
     );
   }
   if (config.roles.includes('scheduler')) {
@@ -150,8 +197,23 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       clock,
       log,
     });
+    if (slack) {
+      digests = startTeamDigests({
+        teams,
+        store: runtimeStore,
+        outbox,
+        content,
+        locale: config.defaultLocale,
+        log,
+        redis,
+        prefix: keyPrefix,
+        owner: randomUUID(),
+        clock,
+      });
+    }
   }
   let receiving: Receiving | undefined;
+  let slackApp: RunningSlackApp | undefined;
   if (config.roles.includes('bot')) {
     if (bot) {
       await publishCommandMenu(bot, content, config.defaultLocale, log);
@@ -166,7 +228,28 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
             log,
           )
         : await startPolling(bot, log);
-    } else log.info('bot role: no platform token configured, so no updates are taken');
+    }
+    if (slack) {
+      slackApp = await startSlackApp({
+        ...(config.slackSigningSecret ? { signingSecret: config.slackSigningSecret } : {}),
+        ...(config.slackAppToken ? { appToken: config.slackAppToken } : {}),
+        ...(config.slackBotToken && !installations ? { botToken: config.slackBotToken } : {}),
+        ...(installations && config.slackOAuth
+          ? { oauth: { ...config.slackOAuth, installationStore: installations } }
+          : {}),
+        ...(config.slackApiUrl ? { apiUrl: config.slackApiUrl } : {}),
+        port: config.slackPort,
+        runtime,
+        store: runtimeStore,
+        sender: slack,
+        questions,
+        teams,
+        content,
+        defaultLocale: config.defaultLocale,
+        log,
+      });
+    }
+    if (!bot && !slack) log.info('bot role: no platform token configured, so no updates are taken');
   }
   await Promise.all(workers.map((w) => w.waitUntilReady()));
   log.info({ roles: config.roles }, 'service started');
@@ -174,9 +257,12 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   return {
     runtime,
     ...(receiving?.port !== undefined ? { webhookPort: receiving.port } : {}),
+    ...(slackApp?.port !== undefined ? { slackPort: slackApp.port } : {}),
     stop: async () => {
       await receiving?.stop();
+      await slackApp?.stop();
       await repair?.destroy();
+      await digests?.destroy();
       for (const stop of stops) await stop();
       await Promise.all(workers.map((w) => w.close()));
       await Promise.all([timersQueue.close(), outboxQueue.close()]);

@@ -28,6 +28,9 @@ describe('loadConfig', () => {
       telegramWebhookUrl: undefined,
       telegramWebhookSecret: undefined,
       telegramWebhookPort: 8080,
+      slackApiUrl: undefined,
+      slackPort: 3000,
+      slackOAuth: undefined,
       telegramRatePerSecond: 30,
       deliveryConcurrency: 20,
       jobLockSeconds: 30,
@@ -50,6 +53,11 @@ describe('loadConfig', () => {
       SLACK_BOT_TOKEN: 'xoxb-1-2-abc',
       SLACK_SIGNING_SECRET: '8f742231b10e8888abcd99yyyzzz85a5',
       SLACK_APP_TOKEN: 'xapp-1-A1-abc',
+      SLACK_API_URL: 'https://slack-gov.com/api/',
+      SLACK_PORT: '3001',
+      SLACK_CLIENT_ID: '123.456',
+      SLACK_CLIENT_SECRET: 'client-secret',
+      SLACK_STATE_SECRET: 'state-secret-0123456789',
       REDIS_PREFIX: 'coach-eu',
       ROLES: 'worker, scheduler',
       TELEGRAM_API_ROOT: 'http://127.0.0.1:8081',
@@ -75,6 +83,13 @@ describe('loadConfig', () => {
       telegramWebhookUrl: 'https://coach.example.org/tg',
       telegramWebhookSecret: 's3cret_-',
       telegramWebhookPort: 8443,
+      slackApiUrl: 'https://slack-gov.com/api/',
+      slackPort: 3001,
+      slackOAuth: {
+        clientId: '123.456',
+        clientSecret: 'client-secret',
+        stateSecret: 'state-secret-0123456789',
+      },
       telegramRatePerSecond: 100,
       deliveryConcurrency: 50,
       jobLockSeconds: 30,
@@ -95,6 +110,8 @@ describe('loadConfig', () => {
       'expected the public https:// URL Telegram should post updates to',
     ],
     ['REDIS_PREFIX', 'a b', 'expected 1–32 letters'],
+    ['SLACK_API_URL', 'https://slack.com/', 'expected an http:// or https:// URL ending in /api/'],
+    ['SLACK_PORT', 'eighty', 'expected a TCP port'],
   ])('rejects %s=%s in one line naming it', (name, value, expected) => {
     const error = configErrorOf({ [name]: value });
     expect(error.variable).toBe(name);
@@ -146,5 +163,15 @@ describe('loadConfig', () => {
     expect(error.message).toBe(
       'Invalid environment variable REDIS_URL: expected a redis:// or rediss:// URL; also invalid: LOG_LEVEL, SLACK_APP_TOKEN',
     );
+  });
+
+  it('asks for the rest of Slack OAuth when only part is set, and for a way to receive Slack', () => {
+    const partial = configErrorOf({ SLACK_CLIENT_ID: '1.2', SLACK_SIGNING_SECRET: 'x' });
+    expect(partial.variable).toBe('SLACK_CLIENT_SECRET');
+    expect(partial.message).toContain('required together with SLACK_CLIENT_ID');
+    const deaf = configErrorOf({ SLACK_BOT_TOKEN: 'xoxb-1' });
+    expect(deaf.variable).toBe('SLACK_SIGNING_SECRET');
+    expect(deaf.message).toContain('SLACK_APP_TOKEN');
+    expect(loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1' }).slackAppToken).toBe('xapp-1');
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { QuestionMessages } from '../../../adapters/telegram/question-messages.ts';
-import { keysOf } from '../../../src/runtime/store.ts';
-import { useRedis } from '../../support/redis.ts';
+import { QuestionMessages } from '../../src/runtime/question-messages.ts';
+import { keysOf } from '../../src/runtime/store.ts';
+import { useRedis } from '../support/redis.ts';
 
 const redisFixture = useRedis();
 
@@ -9,20 +9,20 @@ describe('QuestionMessages', () => {
   it('keeps every message that shows a question until it is forgotten', async () => {
     const prefix = redisFixture.prefix();
     const questions = new QuestionMessages(redisFixture.redis, prefix);
-    await questions.remember('tg:1', 5, 100);
-    await questions.remember('tg:1', 5, 104); // the same question asked again
-    await questions.remember('tg:1', 6, 105);
-    expect(await questions.of('tg:1', 5)).toEqual([100, 104]);
+    await questions.remember('tg:1', 5, '100');
+    await questions.remember('tg:1', 5, '1700000000.000104'); // the same question asked again
+    await questions.remember('tg:1', 6, '105');
+    expect(await questions.of('tg:1', 5)).toEqual(['100', '1700000000.000104']);
     await questions.forget('tg:1', 5);
     expect(await questions.of('tg:1', 5)).toEqual([]);
-    expect(await questions.of('tg:1', 6)).toEqual([105]);
+    expect(await questions.of('tg:1', 6)).toEqual(['105']);
     expect(await questions.of('tg:2', 6)).toEqual([]);
   });
 
   it('keeps the twenty newest questions, and expires the record', async () => {
     const prefix = redisFixture.prefix();
     const questions = new QuestionMessages(redisFixture.redis, prefix);
-    for (let seq = 1; seq <= 30; seq++) await questions.remember('tg:3', seq, 1000 + seq);
+    for (let seq = 1; seq <= 30; seq++) await questions.remember('tg:3', seq, String(1000 + seq));
     const key = keysOf('tg:3', prefix).platform;
     const fields = (await redisFixture.redis.hkeys(key)).map((f) => Number(f.slice(1))).sort((a, b) => a - b);
     expect(fields).toEqual(Array.from({ length: 20 }, (_, i) => 11 + i));

@@ -69,6 +69,10 @@ export class TelegramUser {
       .filter((m) => m.chatId === String(this.chatId) && m.method.startsWith('edit'));
   }
 
+  lastText(): string | undefined {
+    return this.sent().at(-1)?.text;
+  }
+
   texts(): string[] {
     return this.sent().map((m) => m.text ?? '');
   }

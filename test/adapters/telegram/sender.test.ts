@@ -26,7 +26,7 @@ describe('telegram sender against the fake Bot API', () => {
   it('delivers a plain message with the chat id and text', async () => {
     await expect(sender.send('4242', { text: 'Good morning' })).resolves.toEqual({
       ok: true,
-      messageId: expect.any(Number),
+      messageId: expect.any(String),
     });
     const [sent] = fake.messages();
     expect(sent).toMatchObject({ method: 'sendMessage', chatId: '4242', messageId: 1, text: 'Good morning' });
@@ -47,7 +47,7 @@ describe('telegram sender against the fake Bot API', () => {
         [{ value: 'worse', label: 'Worse' }],
       ],
     });
-    expect(result).toEqual({ ok: true, messageId: expect.any(Number) });
+    expect(result).toEqual({ ok: true, messageId: expect.any(String) });
     await sender.send('77', { text: 'second' });
     const [first, second] = fake.messages();
     expect(first?.chatId).toBe('77');
@@ -73,7 +73,7 @@ describe('telegram sender against the fake Bot API', () => {
       seq: 4,
       choices: [[{ value: 'ok', label: 'OK' }]],
     });
-    expect(result).toEqual({ ok: true, messageId: 1 });
+    expect(result).toEqual({ ok: true, messageId: '1' });
     expect(fake.messages()).toEqual([
       expect.objectContaining({
         method: 'sendPhoto',
@@ -86,7 +86,7 @@ describe('telegram sender against the fake Bot API', () => {
     const long = 'x'.repeat(1500);
     expect(await sender.send('55', { text: long, image: { png, alt: 'chart' } })).toEqual({
       ok: true,
-      messageId: 3,
+      messageId: '3',
     });
     expect(
       fake
@@ -111,7 +111,7 @@ describe('telegram sender against the fake Bot API', () => {
     await expect(sender.send('99', { text: 'hi' })).resolves.toEqual({ ok: false, blocked: true });
     await expect(sender.send('98', { text: 'hi' })).resolves.toEqual({
       ok: true,
-      messageId: expect.any(Number),
+      messageId: expect.any(String),
     });
     expect(fake.stats.status403).toBe(1);
   });
@@ -122,7 +122,7 @@ describe('telegram sender against the fake Bot API', () => {
     fake.setBehaviour({ fail: undefined });
     await expect(sender.send('1', { text: 'hi' })).resolves.toEqual({
       ok: true,
-      messageId: expect.any(Number),
+      messageId: expect.any(String),
     });
   });
 
@@ -147,13 +147,13 @@ describe('telegram sender against the fake Bot API', () => {
     fake.setBehaviour({ rateLimit: { perSecond: 30, perChatPerSecond: 1, retryAfter: 1 } });
     const results = [];
     for (let i = 0; i < 3; i++) results.push(await sender.send('5', { text: `m${i}` }));
-    expect(results[0]).toEqual({ ok: true, messageId: expect.any(Number) });
+    expect(results[0]).toEqual({ ok: true, messageId: expect.any(String) });
     expect(results.filter((r) => !r.ok && 'retryAfterMs' in r).length).toBeGreaterThanOrEqual(1);
     expect(fake.stats.status429).toBeGreaterThanOrEqual(1);
     // Another chat is not held back by the first one's limit.
     await expect(sender.send('6', { text: 'other' })).resolves.toEqual({
       ok: true,
-      messageId: expect.any(Number),
+      messageId: expect.any(String),
     });
   });
 });

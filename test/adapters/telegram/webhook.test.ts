@@ -3,10 +3,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/runtime/config.ts';
 import { type Service, startService } from '../../../src/runtime/service.ts';
 import { PatientStore } from '../../../src/runtime/store.ts';
+import { journey, TestClock } from '../../support/chat-journey.ts';
 import { realContent } from '../../support/content.ts';
 import { type FakeBotApi, startFakeBotApi } from '../../support/fake-bot-api.ts';
 import { useRedis } from '../../support/redis.ts';
-import { journey, TestClock } from '../../support/telegram-journey.ts';
 import { TelegramUser, viaWebhook } from '../../support/telegram-user.ts';
 
 const redisFixture = useRedis();
