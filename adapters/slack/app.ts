@@ -4,6 +4,7 @@ import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
 import type { InstallationStore } from '@slack/oauth';
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
+import { deskText } from '../../src/coach/commands.ts';
 import { type Content, render } from '../../src/content/content.ts';
 import type { Locale } from '../../src/content/schema.ts';
 import { homeSummary } from '../../src/engine/home.ts';
@@ -38,6 +39,12 @@ export interface SlackAppOptions {
   content: Content;
   defaultLocale: Locale;
   log: Logger;
+  /** The coaches' desk: `coach …` from a coach. */
+  desk?: {
+    isCoach(senderId: string): boolean;
+    /** True when the text was a desk command and has been handled. */
+    handle(senderId: string, text: string, eventId: string): Promise<boolean>;
+  };
 }
 
 export interface RunningSlackApp {
@@ -126,6 +133,8 @@ export async function startSlackApp(opts: SlackAppOptions): Promise<RunningSlack
     const teamId = str(loose(body).team_id);
     const userId = str(e.user);
     if (!teamId || !userId) return;
+    const eventId = `sl|${str(loose(body).event_id)}`;
+    if (opts.desk && (await opts.desk.handle(patientIdOf(teamId, userId), str(e.text), eventId))) return;
     const client = await sender.client(teamId);
     const hints = await hintsFor(teamId, userId, client);
     await runtime.handle(dmEvent(str(loose(body).event_id), teamId, userId, str(e.text), hints));
@@ -202,6 +211,12 @@ export async function startSlackApp(opts: SlackAppOptions): Promise<RunningSlack
     const locale = state?.locale ?? opts.defaultLocale;
     const t = (key: string, params: Record<string, string | number> = {}) =>
       render(content, locale, key, params);
+    if (opts.desk?.isCoach(patientId) && deskText(command.text ?? '') !== undefined) {
+      // Acknowledged first: the desk may take longer than Slack's three seconds (an export).
+      await ack({ response_type: 'ephemeral', text: t('slack.answered_in_dm') });
+      await opts.desk.handle(patientId, command.text ?? '', `sl|c|${command.trigger_id}`);
+      return;
+    }
     const parsed = parseSlashCommand(command.text ?? '');
     switch (parsed.kind) {
       case 'engine': {

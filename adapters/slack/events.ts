@@ -44,6 +44,9 @@ export function dmEvent(
   const b = base(`sl|${eventId}`, teamId, userId, hints);
   if (word && (COMMANDS as readonly string[]).includes(word))
     return { ...b, kind: 'command', command: word, args: '' };
+  // Slack has no deep links into a DM, so a coach's invite is typed: `start <code>`.
+  const invite = /^\/?start\s+([A-Za-z0-9_-]{1,64})$/i.exec(trimmed);
+  if (invite) return { ...b, kind: 'command', command: 'start', args: invite[1] as string };
   return { ...b, kind: 'text', text: trimmed.slice(0, MAX_TEXT) };
 }
 

@@ -37,6 +37,17 @@ export function deliveryResultOf(error: unknown): DeliveryResult | undefined {
   return undefined;
 }
 
+/** Block Kit cannot carry our own picture without hosting it, so a chart goes up as a file first. */
+async function uploadImage(c: WebClient, channel: string, message: OutboundMessage): Promise<void> {
+  if (!message.image) return;
+  await c.filesUploadV2({
+    channel_id: channel,
+    file_uploads: [
+      { file: Buffer.from(message.image.png, 'base64'), filename: 'chart.png', alt_text: message.image.alt },
+    ],
+  });
+}
+
 async function attempt(call: () => Promise<DeliveryResult>): Promise<DeliveryResult> {
   try {
     return await call();
@@ -95,7 +106,9 @@ export function createSlackSender(opts: SlackSenderOptions) {
       return attempt(async () => {
         const channel = await dmChannel(patientId);
         const { teamId } = userOf(patientId);
-        const posted = await (await client(teamId)).chat.postMessage({ channel, ...messageBlocks(message) });
+        const c = await client(teamId);
+        await uploadImage(c, channel, message);
+        const posted = await c.chat.postMessage({ channel, ...messageBlocks(message) });
         return { ok: true, ...(posted.ts ? { messageId: posted.ts } : {}) };
       });
     },
@@ -132,7 +145,9 @@ export function createSlackSender(opts: SlackSenderOptions) {
 
     async postToChannel(teamId: string, channel: string, message: OutboundMessage): Promise<DeliveryResult> {
       return attempt(async () => {
-        const posted = await (await client(teamId)).chat.postMessage({ channel, ...messageBlocks(message) });
+        const c = await client(teamId);
+        await uploadImage(c, channel, message);
+        const posted = await c.chat.postMessage({ channel, ...messageBlocks(message) });
         return { ok: true, ...(posted.ts ? { messageId: posted.ts } : {}) };
       });
     },

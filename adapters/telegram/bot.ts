@@ -10,7 +10,6 @@ import { type Content, render } from '../../src/content/content.ts';
 import type { Locale } from '../../src/content/schema.ts';
 import type { CoachRuntime } from '../../src/runtime/coach-runtime.ts';
 import type { QuestionMessages } from '../../src/runtime/question-messages.ts';
-import type { PatientExport } from '../../src/runtime/store.ts';
 import type { TelegramSender } from './sender.ts';
 import { ALLOWED_UPDATES, chatIdOf, translateUpdate } from './updates.ts';
 
@@ -39,6 +38,8 @@ export interface TelegramBotOptions {
   content: Content;
   defaultLocale: Locale;
   log: Logger;
+  /** A coach's `/coach …` command: true when it was one and has been handled. */
+  desk?: (senderId: string, text: string, eventId: string) => Promise<boolean>;
 }
 
 /**
@@ -61,6 +62,9 @@ export function createTelegramBot(opts: TelegramBotOptions): Bot {
       return;
     }
     const { event, tap } = translated;
+    if (opts.desk && event.kind !== 'choice' && ctx.message?.text !== undefined) {
+      if (await opts.desk(event.patientId, ctx.message.text, event.id)) return;
+    }
     if (!tap || event.kind !== 'choice') {
       await runtime.handle(event);
       return;
@@ -117,13 +121,16 @@ export async function publishCommandMenu(bot: Bot, content: Content, defaultLoca
   }
 }
 
-/** Sends a patient's export as two files in their chat. */
-export async function sendExport(bot: Bot, patientId: string, data: PatientExport): Promise<void> {
-  const chatId = chatIdOf(patientId);
-  if (chatId === undefined) throw new Error(`not a Telegram patient: ${patientId}`);
-  const date = new Date().toISOString().slice(0, 10);
-  await bot.api.sendDocument(chatId, new InputFile(Buffer.from(data.json), `backcoach-${date}.json`));
-  await bot.api.sendDocument(chatId, new InputFile(Buffer.from(data.csv), `backcoach-${date}.csv`));
+/** Files (an export) as documents in a chat, one after the other. */
+export async function sendFiles(
+  bot: Bot,
+  recipient: string,
+  files: readonly { filename: string; content: string }[],
+): Promise<void> {
+  const chatId = chatIdOf(recipient);
+  if (chatId === undefined) throw new Error(`not a Telegram chat: ${recipient}`);
+  for (const f of files)
+    await bot.api.sendDocument(chatId, new InputFile(Buffer.from(f.content), f.filename));
 }
 
 export interface Receiving {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ChartLabels, PainPoint, RosterLabels, RosterRow } from '../charts/charts.ts';
 import { LADDER_IDS, localeSchema } from '../content/schema.ts';
 import type { Reason, Schedule } from './state.ts';
 
@@ -97,7 +98,13 @@ export interface OutboundMessage {
   closes?: number;
   /** A picture (a progress chart) sent with the text as its caption, where the platform can. */
   image?: { png: string /* base64 */; alt: string };
+  /** A chart to draw at delivery (drawing is slow and not the engine's business), then sent as `image`. */
+  chart?: ChartRequest;
 }
+
+export type ChartRequest =
+  | { kind: 'pain'; points: PainPoint[]; labels: ChartLabels }
+  | { kind: 'roster'; rows: RosterRow[]; labels: RosterLabels };
 
 export const COACH_ALERTS = [
   'emergency_red_flag',

@@ -1,4 +1,7 @@
-import { daysBetween } from '../time/local.ts';
+import { summaryText, weeklySummary } from '../coach/summary.ts';
+import { ladderOf } from '../content/content.ts';
+import type { LadderId } from '../content/schema.ts';
+import { addDays, daysBetween } from '../time/local.ts';
 import type { Timer } from './events.ts';
 import { ask, inQuietHours, onVacation, pushSession, reAsk, todaysPlan } from './flow.ts';
 import type { Turn } from './turn.ts';
@@ -13,6 +16,44 @@ function silentDays(turn: Turn): number {
   return from === undefined ? 0 : daysBetween(from, turn.today);
 }
 
+/** How far back the weekly chart looks. */
+const CHART_DAYS = 84;
+
+const isMonday = (date: string) => new Date(`${date}T00:00:00Z`).getUTCDay() === 1;
+
+/** Monday's look back at the week before: the figures, and a chart of the last twelve weeks. */
+function weeklyReview(turn: Turn): void {
+  const { state } = turn;
+  const weekStart = addDays(turn.today, -7);
+  if (!state.days.some((d) => d.date >= weekStart && d.date < turn.today)) return;
+  const summary = weeklySummary(state, weekStart, addDays(turn.today, -1));
+  const ladderName = (id: string) => ladderOf(turn.content, id as LadderId).name[state.locale];
+  const since = addDays(turn.today, -CHART_DAYS);
+  const points = state.days
+    .filter((d) => d.date >= since && d.date < turn.today)
+    .map((d) => ({
+      date: d.date,
+      ...(d.pain !== undefined ? { pain: d.pain } : {}),
+      ...(d.outcome !== undefined ? { session: d.outcome } : {}),
+    }));
+  turn.effects.push({
+    type: 'send',
+    message: {
+      text: summaryText(turn.content, state.locale, summary, ladderName),
+      chart: {
+        kind: 'pain',
+        points,
+        labels: {
+          title: turn.t('chart.title'),
+          pain: turn.t('chart.pain'),
+          sessions: turn.t('chart.sessions'),
+          locale: state.locale,
+        },
+      },
+    },
+  });
+}
+
 /** The day's push: the drills, a weekly red-flag re-check first, and gentle nudges when silent. */
 function drillsDue(turn: Turn): void {
   const { state } = turn;
@@ -21,6 +62,7 @@ function drillsDue(turn: Turn): void {
   // At most one drills push per local date, whatever the schedule or the patient did first.
   if (day.session !== undefined || day.pushedAt !== undefined) return;
   day.pushedAt = turn.now;
+  if (isMonday(turn.today)) weeklyReview(turn);
 
   const silent = silentDays(turn);
   const intro: string[] = [];

@@ -13,12 +13,16 @@ export interface EffectPorts {
    * an idempotency key.
    */
   send(patientId: string, messages: OutboundMessage[], key: string): Promise<void>;
-  alertCoach(alert: {
-    patientId: string;
-    coachCode: string | null;
-    alert: CoachAlert;
-    text: string;
-  }): Promise<void>;
+  /** `key`: an idempotency key, as for send. */
+  alertCoach(
+    alert: {
+      patientId: string;
+      coachCode: string | null;
+      alert: CoachAlert;
+      text: string;
+    },
+    key: string,
+  ): Promise<void>;
   schedule(patientId: string, schedule: Schedule | null): Promise<void>;
   wakeAt(patientId: string, at: number, timer: Timer): Promise<void>;
   deliverExport(patientId: string, data: PatientExport): Promise<void>;
@@ -71,7 +75,7 @@ export class CoachRuntime {
       if (effect.type === 'send' && index !== firstSend) continue;
       try {
         if (effect.type === 'send') await this.ports.send(event.patientId, messages, `${event.id}#${index}`);
-        else await this.perform(event.patientId, effect, after);
+        else await this.perform(event.patientId, effect, after, `${event.id}#${index}`);
       } catch (error) {
         this.log.error(
           { err: error, eventId: event.id, patientId: event.patientId, effect: effect.type },
@@ -100,15 +104,19 @@ export class CoachRuntime {
     patientId: string,
     effect: Exclude<Effect, { type: 'send' }>,
     state: PatientState | null,
+    key: string,
   ) {
     switch (effect.type) {
       case 'alert_coach':
-        return this.ports.alertCoach({
-          patientId,
-          coachCode: state?.coachCode ?? null,
-          alert: effect.alert,
-          text: this.renderReason(state, effect.reason),
-        });
+        return this.ports.alertCoach(
+          {
+            patientId,
+            coachCode: state?.coachCode ?? null,
+            alert: effect.alert,
+            text: this.renderReason(state, effect.reason),
+          },
+          key,
+        );
       case 'schedule':
         return this.ports.schedule(patientId, effect.schedule);
       case 'wake_at':

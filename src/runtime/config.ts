@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { LOCALES } from '../content/schema.ts';
+import { isValidZone } from '../time/local.ts';
+import { type CoachConfig, parseCoaches } from './coaches.ts';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -169,6 +171,22 @@ const VARIABLES = {
     'expected 16 or more characters without whitespace',
     true,
   ),
+  COACHES: variable(
+    z
+      .string()
+      .transform(parseCoaches)
+      .pipe(
+        z.array(
+          z.object({
+            id: z.string().regex(/^(tg:-?\d{1,20}|sl:[A-Z0-9]{1,20}:[A-Z0-9]{1,20})$/),
+            timezone: z.string().refine(isValidZone),
+          }),
+        ),
+      )
+      .optional(),
+    'expected a comma-separated list of coach chats such as tg:123456@Europe/Berlin or sl:T0123:U0456',
+    false,
+  ),
   SLACK_APP_TOKEN: variable(
     z
       .string()
@@ -196,6 +214,8 @@ export interface Config {
   slackBotToken: string | undefined;
   slackSigningSecret: string | undefined;
   slackAppToken: string | undefined;
+  /** Coaches' own chats (and zones); each gets an invite code for their roster. */
+  coaches: CoachConfig[];
   /** The Web API root for Slack (GovSlack, tests); Slack's own when unset. */
   slackApiUrl: string | undefined;
   /** The port Slack's HTTP mode listens on. */
@@ -270,6 +290,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     slackBotToken: raw.SLACK_BOT_TOKEN,
     slackSigningSecret: raw.SLACK_SIGNING_SECRET,
     slackAppToken: raw.SLACK_APP_TOKEN,
+    coaches: raw.COACHES ?? [],
     slackApiUrl: raw.SLACK_API_URL,
     slackPort: raw.SLACK_PORT,
     slackOAuth:

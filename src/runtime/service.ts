@@ -16,7 +16,7 @@ import {
   createTelegramBot,
   publishCommandMenu,
   type Receiving,
-  sendExport,
+  sendFiles as sendTelegramFiles,
   startPolling,
   startWebhook,
   webhookSecretOf,
@@ -24,15 +24,20 @@ import {
 import { telegramDeliver } from '../../adapters/telegram/delivery.ts';
 import { createTelegramSender } from '../../adapters/telegram/sender.ts';
 import { chatIdOf } from '../../adapters/telegram/updates.ts';
+import { drawingCharts } from '../../jobs/charts.ts';
+import { postCoachDigests, startCoachDigests } from '../../jobs/coach-digests.ts';
 import { createDeliveryWorker, type Deliver, Outbox } from '../../jobs/delivery.ts';
 import { startScheduleRepair } from '../../jobs/maintenance.ts';
 import { type DeliveryJob, QUEUES, type TimerJob } from '../../jobs/queues.ts';
 import { ScheduleStore } from '../../jobs/schedule-store.ts';
 import { runScheduler, Scheduler } from '../../jobs/scheduler.ts';
 import { createTimerWorker } from '../../jobs/timer-worker.ts';
-import type { Content } from '../content/content.ts';
+import { type Content, render } from '../content/content.ts';
+import type { OutboundMessage } from '../engine/events.ts';
 import { homeSummary } from '../engine/home.ts';
+import { CoachDesk } from './coach-desk.ts';
 import { CoachRuntime, type EffectPorts } from './coach-runtime.ts';
+import { CoachStore } from './coaches.ts';
 import type { Config } from './config.ts';
 import { QuestionMessages } from './question-messages.ts';
 import { PatientStore } from './store.ts';
@@ -43,6 +48,8 @@ export interface Service {
   webhookPort?: number;
   /** The port Slack's HTTP mode listens on. */
   slackPort?: number;
+  /** Runs the coaches' weekly digest now (the scheduler runs it every quarter hour). */
+  runCoachDigests(): Promise<number>;
   /** Stops taking work, lets in-flight jobs finish, closes Redis. */
   stop(): Promise<void>;
 }
@@ -108,33 +115,78 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
         })
       : undefined;
   const teams = new TeamStore(storeRedis, keyPrefix);
+  const coaches = new CoachStore(storeRedis, keyPrefix, config.coaches);
+  await coaches.ensureCodes();
+  const sendFiles = async (recipient: string, files: { filename: string; content: string }[]) => {
+    if (bot && chatIdOf(recipient) !== undefined) return sendTelegramFiles(bot, recipient, files);
+    if (slack && slackUserOf(recipient) !== undefined) return slack.sendFiles(recipient, files);
+    throw new Error(`no platform configured to send files to ${recipient}`);
+  };
   const ports: EffectPorts = {
     send: (patientId, messages, key) => outbox.enqueue(key, patientId, messages),
     schedule: (patientId, schedule) => schedules.set(patientId, schedule, clock()),
     wakeAt: (patientId, at, timer) => schedules.wakeAt(patientId, at, timer),
-    alertCoach: async ({ patientId, coachCode, alert }) => {
-      log.warn({ patientId, coachCode, alert }, 'coach alert');
+    alertCoach: async ({ patientId, coachCode, alert, text }, key) => {
+      const coachId = await coaches.coachOfCode(coachCode);
+      if (!coachId) {
+        log.warn({ patientId, alert }, 'coach alert, but the patient has no coach to tell');
+        return;
+      }
+      const label = await coaches.addToRoster(coachId, patientId);
+      const t = (k: string, params: Record<string, string | number> = {}) =>
+        render(content, config.defaultLocale, k, params);
+      await outbox.enqueue(`alert|${key}`, coachId, [
+        { text: t('desk.alert', { label, alert: t(`desk.alert_kind.${alert}`), reason: text }) },
+      ]);
     },
     // Slack's App Home shows the patient's state, so it follows every step.
     stepped: async (patientId, state) => {
+      // A patient who used a coach's code is on that coach's roster from then on.
+      const coachId = await coaches.coachOfCode(state?.coachCode);
+      if (coachId) await coaches.addToRoster(coachId, patientId);
       if (!slack || slackUserOf(patientId) === undefined) return;
       const locale = state?.locale ?? config.defaultLocale;
       await slack.publishHome(patientId, homeView(homeSummary(state, clock(), content, locale)));
     },
     deliverExport: async (patientId, data) => {
-      if (bot && chatIdOf(patientId) !== undefined) return sendExport(bot, patientId, data);
-      if (slack && slackUserOf(patientId) !== undefined) {
-        const date = new Date(clock()).toISOString().slice(0, 10);
-        return slack.sendFiles(patientId, [
-          { filename: `backcoach-${date}.json`, content: data.json },
-          { filename: `backcoach-${date}.csv`, content: data.csv },
-        ]);
-      }
-      throw new Error(`no platform configured to deliver ${patientId}'s export`);
+      const date = new Date(clock()).toISOString().slice(0, 10);
+      await sendFiles(patientId, [
+        { filename: `backcoach-${date}.json`, content: data.json },
+        { filename: `backcoach-${date}.csv`, content: data.csv },
+      ]);
     },
   };
   const runtimeStore = new PatientStore(storeRedis, { prefix: keyPrefix });
   const runtime = new CoachRuntime(runtimeStore, content, ports, clock, log);
+  const desk = new CoachDesk(
+    coaches,
+    runtimeStore,
+    runtime,
+    content,
+    config.defaultLocale,
+    {
+      reply: (coachId, key, messages) => outbox.enqueue(key, coachId, messages),
+      sendFiles,
+      inviteLink: (coachId, code) =>
+        bot && chatIdOf(coachId) !== undefined && bot.isInited()
+          ? `https://t.me/${bot.botInfo.username}?start=${code}`
+          : undefined,
+    },
+    clock,
+  );
+  const coachDigestOptions = {
+    coaches,
+    store: runtimeStore,
+    send: (key: string, coachId: string, messages: OutboundMessage[]) =>
+      outbox.enqueue(key, coachId, messages),
+    content,
+    locale: config.defaultLocale,
+    log,
+  };
+  const deskPort = {
+    isCoach: (id: string) => coaches.isCoach(id),
+    handle: (senderId: string, text: string, eventId: string) => desk.handle(senderId, text, eventId),
+  };
   if (token && sender) {
     bot = createTelegramBot({
       token,
@@ -145,6 +197,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       content,
       defaultLocale: config.defaultLocale,
       log,
+      desk: deskPort.handle,
     });
   }
 
@@ -152,6 +205,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const stops: (() => Promise<void>)[] = [];
   let repair: ScheduledTask | undefined;
   let digests: ScheduledTask | undefined;
+  let coachDigests: ScheduledTask | undefined;
   const lockDurationMs = config.jobLockSeconds * 1000;
   if (config.roles.includes('worker')) {
     workers.push(
@@ -162,10 +216,12 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
         lockDurationMs,
       }),
       createDeliveryWorker(
-        platformDeliver(
-          sender && telegramDeliver(sender, questions),
-          slack && slackDeliver(slack, questions, storeRedis, keyPrefix),
-          log,
+        drawingCharts(
+          platformDeliver(
+            sender && telegramDeliver(sender, questions),
+            slack && slackDeliver(slack, questions, storeRedis, keyPrefix),
+            log,
+          ),
         ),
         {
           connection,
@@ -196,6 +252,13 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       store: schedules,
       clock,
       log,
+    });
+    coachDigests = startCoachDigests({
+      ...coachDigestOptions,
+      redis,
+      prefix: keyPrefix,
+      owner: randomUUID(),
+      clock,
     });
     if (slack) {
       digests = startTeamDigests({
@@ -247,6 +310,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
         content,
         defaultLocale: config.defaultLocale,
         log,
+        desk: deskPort,
       });
     }
     if (!bot && !slack) log.info('bot role: no platform token configured, so no updates are taken');
@@ -258,11 +322,13 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     runtime,
     ...(receiving?.port !== undefined ? { webhookPort: receiving.port } : {}),
     ...(slackApp?.port !== undefined ? { slackPort: slackApp.port } : {}),
+    runCoachDigests: () => postCoachDigests(coachDigestOptions, clock()),
     stop: async () => {
       await receiving?.stop();
       await slackApp?.stop();
       await repair?.destroy();
       await digests?.destroy();
+      await coachDigests?.destroy();
       for (const stop of stops) await stop();
       await Promise.all(workers.map((w) => w.close()));
       await Promise.all([timersQueue.close(), outboxQueue.close()]);

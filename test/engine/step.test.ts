@@ -521,3 +521,26 @@ describe('platform profile', () => {
     expect(stranger.state).toBeNull();
   });
 });
+
+describe('the weekly summary', () => {
+  it('comes with Monday’s push, about the week before, with a chart of the last weeks', () => {
+    // 2026-03-02 is a Monday: onboard, then a week of days, then the next Monday's push.
+    const p = patient().onboard();
+    for (let d = 0; d < 7; d++) p.day({ outcome: 'done', pain: 3 });
+    const monday = p.state?.days.at(-1)?.date;
+    expect(monday).toBe('2026-03-08');
+    p.advanceTo();
+    const push = p.timer('drills_due');
+    const summary = p.messages(push).find((m) => m.chart !== undefined);
+    expect(summary?.text).toContain('3');
+    expect(summary?.chart).toMatchObject({ kind: 'pain', labels: { title: 'Your pain and sessions' } });
+    expect(summary?.chart?.kind === 'pain' && summary.chart.points.map((pt) => pt.date)).toContain(
+      '2026-03-08',
+    );
+    // Other days' pushes have none.
+    if (p.state?.ask?.q === 'recheck') for (let i = 0; i < 3; i++) p.answer('recheck', 'no');
+    p.answer('outcome', 'done');
+    p.advanceTo();
+    expect(p.messages(p.timer('drills_due')).some((m) => m.chart)).toBe(false);
+  });
+});

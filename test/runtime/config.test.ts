@@ -31,6 +31,7 @@ describe('loadConfig', () => {
       slackApiUrl: undefined,
       slackPort: 3000,
       slackOAuth: undefined,
+      coaches: [],
       telegramRatePerSecond: 30,
       deliveryConcurrency: 20,
       jobLockSeconds: 30,
@@ -58,6 +59,7 @@ describe('loadConfig', () => {
       SLACK_CLIENT_ID: '123.456',
       SLACK_CLIENT_SECRET: 'client-secret',
       SLACK_STATE_SECRET: 'state-secret-0123456789',
+      COACHES: 'tg:4242@Europe/Berlin, sl:T01:U02',
       REDIS_PREFIX: 'coach-eu',
       ROLES: 'worker, scheduler',
       TELEGRAM_API_ROOT: 'http://127.0.0.1:8081',
@@ -90,6 +92,10 @@ describe('loadConfig', () => {
         clientSecret: 'client-secret',
         stateSecret: 'state-secret-0123456789',
       },
+      coaches: [
+        { id: 'tg:4242', timezone: 'Europe/Berlin' },
+        { id: 'sl:T01:U02', timezone: 'UTC' },
+      ],
       telegramRatePerSecond: 100,
       deliveryConcurrency: 50,
       jobLockSeconds: 30,
@@ -112,6 +118,8 @@ describe('loadConfig', () => {
     ['REDIS_PREFIX', 'a b', 'expected 1–32 letters'],
     ['SLACK_API_URL', 'https://slack.com/', 'expected an http:// or https:// URL ending in /api/'],
     ['SLACK_PORT', 'eighty', 'expected a TCP port'],
+    ['COACHES', 'tg:12@Mars/Base', 'expected a comma-separated list of coach chats'],
+    ['COACHES', 'bob', 'expected a comma-separated list of coach chats'],
   ])('rejects %s=%s in one line naming it', (name, value, expected) => {
     const error = configErrorOf({ [name]: value });
     expect(error.variable).toBe(name);

@@ -29,6 +29,12 @@ describe('Slack events', () => {
       args: '',
     });
     expect(dmEvent('Ev2', 'T1', 'U1', '/help')).toMatchObject({ kind: 'command', command: 'help' });
+    expect(dmEvent('Ev5', 'T1', 'U1', 'start cabc23')).toMatchObject({
+      kind: 'command',
+      command: 'start',
+      args: 'cabc23',
+    });
+    expect(dmEvent('Ev6', 'T1', 'U1', 'start over please')).toMatchObject({ kind: 'text' });
     expect(dmEvent('Ev3', 'T1', 'U1', 'today was rough')).toMatchObject({
       kind: 'text',
       text: 'today was rough',
