@@ -8,25 +8,14 @@ import type { BotCommand } from 'grammy/types';
 import type { Logger } from 'pino';
 import { type Content, render } from '../../src/content/content.ts';
 import type { Locale } from '../../src/content/schema.ts';
+import { COMMANDS } from '../../src/engine/events.ts';
 import type { CoachRuntime } from '../../src/runtime/coach-runtime.ts';
 import type { QuestionMessages } from '../../src/runtime/question-messages.ts';
 import type { TelegramSender } from './sender.ts';
 import { ALLOWED_UPDATES, chatIdOf, translateUpdate } from './updates.ts';
 
-/** The commands in Telegram's menu, in the order shown; /start needs no entry. */
-const MENU = [
-  'today',
-  'checkin',
-  'progress',
-  'settings',
-  'pause',
-  'resume',
-  'vacation',
-  'export',
-  'help',
-  'delete',
-  'stop',
-] as const;
+/** The commands in Telegram's menu: all but /start, which the chat's own button sends. */
+const MENU = COMMANDS.filter((c) => c !== 'start');
 
 export interface TelegramBotOptions {
   token: string;

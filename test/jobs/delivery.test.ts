@@ -7,6 +7,7 @@ import { createDeliveryWorker, Outbox, pacing } from '../../jobs/delivery.ts';
 import { type DeliveryJob, QUEUES } from '../../jobs/queues.ts';
 import { type FakeBotApi, startFakeBotApi } from '../support/fake-bot-api.ts';
 import { useRedis } from '../support/redis.ts';
+import { seeded } from '../support/service.ts';
 
 const redisFixture = useRedis();
 let fake: FakeBotApi | undefined;
@@ -44,15 +45,6 @@ async function pipeline(behaviour: Parameters<typeof startFakeBotApi>[0]) {
     () => connection.quit(),
   );
   return { queue, outbox: new Outbox(queue), blocked, fake };
-}
-
-/** A small deterministic random source, so fault patterns repeat run to run. */
-function seeded(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    return s / 2147483648;
-  };
 }
 
 describe('delivery', () => {

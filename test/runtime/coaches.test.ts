@@ -1,13 +1,11 @@
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { loadConfig } from '../../src/runtime/config.ts';
-import { type Service, startService } from '../../src/runtime/service.ts';
-import { PatientStore } from '../../src/runtime/store.ts';
+import type { Service } from '../../src/runtime/service.ts';
+import type { PatientStore } from '../../src/runtime/store.ts';
 import { onboard, TestClock } from '../support/chat-journey.ts';
-import { realContent } from '../support/content.ts';
 import { type FakeBotApi, startFakeBotApi } from '../support/fake-bot-api.ts';
 import { type FakeSlackApi, startFakeSlackApi } from '../support/fake-slack-api.ts';
 import { useRedis } from '../support/redis.ts';
+import { startTestService } from '../support/service.ts';
 import { SlackUser } from '../support/slack-user.ts';
 import { TelegramUser, viaPolling } from '../support/telegram-user.ts';
 
@@ -32,9 +30,9 @@ beforeAll(async () => {
   tg = await startFakeBotApi({ token: TG_TOKEN });
   slack = await startFakeSlackApi({ tokens: { [SLACK_TOKEN]: 'T1' } });
   for (const id of ['UCOACH', 'U5']) slack.setUser(id, { tz: 'Europe/Berlin', locale: 'en-US' });
-  const prefix = redisFixture.prefix().replace(/[^A-Za-z0-9_-]/g, '');
-  service = await startService({
-    config: loadConfig({
+  ({ service, store } = await startTestService(
+    redisFixture,
+    {
       TELEGRAM_BOT_TOKEN: TG_TOKEN,
       TELEGRAM_API_ROOT: tg.apiRoot,
       SLACK_BOT_TOKEN: SLACK_TOKEN,
@@ -42,16 +40,9 @@ beforeAll(async () => {
       SLACK_API_URL: slack.apiUrl,
       SLACK_PORT: '0',
       COACHES: 'tg:900@Europe/Berlin,sl:T1:UCOACH@Europe/Berlin',
-      TELEGRAM_RATE_PER_SECOND: '1000',
-      REDIS_PREFIX: prefix,
-    }),
-    content: realContent(),
-    redisUrl: redisFixture.url,
-    log: pino({ level: 'silent' }),
-    clock: clock.read,
-    tickMs: 20,
-  });
-  store = new PatientStore(redisFixture.redis, { prefix: `${prefix}:` });
+    },
+    clock.read,
+  ));
 });
 
 afterAll(async () => {

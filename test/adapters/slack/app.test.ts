@@ -6,13 +6,13 @@ import { postTeamDigests } from '../../../adapters/slack/team-digests.ts';
 import { TeamStore } from '../../../adapters/slack/team-store.ts';
 import { Outbox } from '../../../jobs/delivery.ts';
 import { QUEUES } from '../../../jobs/queues.ts';
-import { loadConfig } from '../../../src/runtime/config.ts';
-import { type Service, startService } from '../../../src/runtime/service.ts';
-import { PatientStore } from '../../../src/runtime/store.ts';
+import type { Service } from '../../../src/runtime/service.ts';
+import type { PatientStore } from '../../../src/runtime/store.ts';
 import { journey, onboard, TestClock } from '../../support/chat-journey.ts';
 import { realContent } from '../../support/content.ts';
 import { type FakeSlackApi, startFakeSlackApi } from '../../support/fake-slack-api.ts';
 import { useRedis } from '../../support/redis.ts';
+import { startTestService } from '../../support/service.ts';
 import { eventEnvelope, homeOpened, nowSeconds } from '../../support/slack-requests.ts';
 import { SlackUser } from '../../support/slack-user.ts';
 
@@ -33,24 +33,16 @@ beforeAll(async () => {
   for (const id of ['U1', 'U2', 'U3', 'U4']) fake.setUser(id, { tz: 'Europe/Berlin', locale: 'en-US' });
   fake.setUser('UDE', { tz: 'Europe/Berlin', locale: 'de-DE' });
   fake.setUser('UADMIN', { tz: 'Europe/Berlin', locale: 'en-US', isAdmin: true });
-  prefix = redisFixture.prefix().replace(/[^A-Za-z0-9_-]/g, '');
-  const config = loadConfig({
-    SLACK_BOT_TOKEN: TOKEN,
-    SLACK_SIGNING_SECRET: SECRET,
-    SLACK_API_URL: fake.apiUrl,
-    SLACK_PORT: '0',
-    TELEGRAM_RATE_PER_SECOND: '1000',
-    REDIS_PREFIX: prefix,
-  });
-  service = await startService({
-    config,
-    content: realContent(),
-    redisUrl: redisFixture.url,
-    log: pino({ level: 'silent' }),
-    clock: clock.read,
-    tickMs: 20,
-  });
-  store = new PatientStore(redisFixture.redis, { prefix: `${prefix}:` });
+  ({ service, store, prefix } = await startTestService(
+    redisFixture,
+    {
+      SLACK_BOT_TOKEN: TOKEN,
+      SLACK_SIGNING_SECRET: SECRET,
+      SLACK_API_URL: fake.apiUrl,
+      SLACK_PORT: '0',
+    },
+    clock.read,
+  ));
 });
 
 afterAll(async () => {

@@ -1,12 +1,10 @@
 import type { Installation } from '@slack/oauth';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisInstallationStore } from '../../../adapters/slack/installation-store.ts';
-import { loadConfig } from '../../../src/runtime/config.ts';
-import { type Service, startService } from '../../../src/runtime/service.ts';
-import { realContent } from '../../support/content.ts';
+import type { Service } from '../../../src/runtime/service.ts';
 import { type FakeSlackApi, startFakeSlackApi } from '../../support/fake-slack-api.ts';
 import { useRedis } from '../../support/redis.ts';
+import { startTestService } from '../../support/service.ts';
 import { SlackUser } from '../../support/slack-user.ts';
 
 const redisFixture = useRedis();
@@ -32,22 +30,19 @@ beforeAll(async () => {
   const installations = new RedisInstallationStore(redisFixture.redis, `${prefix}:`);
   await installations.storeInstallation(install('TA', 'xoxb-team-a'));
   await installations.storeInstallation(install('TB', 'xoxb-team-b'));
-  service = await startService({
-    config: loadConfig({
+  ({ service } = await startTestService(
+    redisFixture,
+    {
       SLACK_CLIENT_ID: '123.456',
       SLACK_CLIENT_SECRET: 'client-secret',
       SLACK_STATE_SECRET: 'a-state-secret-of-some-length',
       SLACK_SIGNING_SECRET: SECRET,
       SLACK_API_URL: fake.apiUrl,
       SLACK_PORT: '0',
-      TELEGRAM_RATE_PER_SECOND: '1000',
-      REDIS_PREFIX: prefix,
-    }),
-    content: realContent(),
-    redisUrl: redisFixture.url,
-    log: pino({ level: 'silent' }),
-    tickMs: 50,
-  });
+    },
+    undefined,
+    prefix,
+  ));
 });
 
 afterAll(async () => {

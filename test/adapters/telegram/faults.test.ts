@@ -1,13 +1,11 @@
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ScheduleStore } from '../../../jobs/schedule-store.ts';
-import { loadConfig } from '../../../src/runtime/config.ts';
-import { type Service, startService } from '../../../src/runtime/service.ts';
-import { PatientStore } from '../../../src/runtime/store.ts';
+import type { Service } from '../../../src/runtime/service.ts';
+import type { PatientStore } from '../../../src/runtime/store.ts';
 import { onboard, TestClock } from '../../support/chat-journey.ts';
-import { realContent } from '../../support/content.ts';
 import { type FakeBotApi, startFakeBotApi } from '../../support/fake-bot-api.ts';
 import { useRedis } from '../../support/redis.ts';
+import { seeded, startTestService } from '../../support/service.ts';
 import { TelegramUser, viaPolling } from '../../support/telegram-user.ts';
 
 const redisFixture = useRedis();
@@ -20,22 +18,15 @@ let schedules: ScheduleStore;
 
 beforeAll(async () => {
   fake = await startFakeBotApi({ token: TOKEN, random: seeded(11) });
-  const prefix = redisFixture.prefix().replace(/[^A-Za-z0-9_-]/g, '');
-  const config = loadConfig({
-    TELEGRAM_BOT_TOKEN: TOKEN,
-    TELEGRAM_API_ROOT: fake.apiRoot,
-    TELEGRAM_RATE_PER_SECOND: '1000',
-    REDIS_PREFIX: prefix,
-  });
-  service = await startService({
-    config,
-    content: realContent(),
-    redisUrl: redisFixture.url,
-    log: pino({ level: 'silent' }),
-    clock: clock.read,
-    tickMs: 20,
-  });
-  store = new PatientStore(redisFixture.redis, { prefix: `${prefix}:` });
+  let prefix: string;
+  ({ service, store, prefix } = await startTestService(
+    redisFixture,
+    {
+      TELEGRAM_BOT_TOKEN: TOKEN,
+      TELEGRAM_API_ROOT: fake.apiRoot,
+    },
+    clock.read,
+  ));
   schedules = new ScheduleStore(redisFixture.redis, `${prefix}:`);
 });
 
@@ -43,14 +34,6 @@ afterAll(async () => {
   await service?.stop();
   await fake?.stop();
 });
-
-function seeded(seed: number): () => number {
-  let s = seed;
-  return () => {
-    s = (s * 1103515245 + 12345) % 2147483648;
-    return s / 2147483648;
-  };
-}
 
 describe('Telegram faults: 429 with retry_after, 500, and a user who blocked the bot', () => {
   const user = () => new TelegramUser(fake, 7001, viaPolling(fake));

@@ -1,12 +1,10 @@
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { loadConfig } from '../../../src/runtime/config.ts';
-import { type Service, startService } from '../../../src/runtime/service.ts';
-import { PatientStore } from '../../../src/runtime/store.ts';
+import type { Service } from '../../../src/runtime/service.ts';
+import type { PatientStore } from '../../../src/runtime/store.ts';
 import { journey, TestClock } from '../../support/chat-journey.ts';
-import { realContent } from '../../support/content.ts';
 import { type FakeBotApi, startFakeBotApi } from '../../support/fake-bot-api.ts';
 import { useRedis } from '../../support/redis.ts';
+import { startTestService } from '../../support/service.ts';
 import { TelegramUser, viaPolling } from '../../support/telegram-user.ts';
 
 const redisFixture = useRedis();
@@ -18,22 +16,14 @@ let store: PatientStore;
 
 beforeAll(async () => {
   fake = await startFakeBotApi({ token: TOKEN });
-  const prefix = redisFixture.prefix().replace(/[^A-Za-z0-9_-]/g, '');
-  const config = loadConfig({
-    TELEGRAM_BOT_TOKEN: TOKEN,
-    TELEGRAM_API_ROOT: fake.apiRoot,
-    TELEGRAM_RATE_PER_SECOND: '1000',
-    REDIS_PREFIX: prefix,
-  });
-  service = await startService({
-    config,
-    content: realContent(),
-    redisUrl: redisFixture.url,
-    log: pino({ level: 'silent' }),
-    clock: clock.read,
-    tickMs: 20,
-  });
-  store = new PatientStore(redisFixture.redis, { prefix: `${prefix}:` });
+  ({ service, store } = await startTestService(
+    redisFixture,
+    {
+      TELEGRAM_BOT_TOKEN: TOKEN,
+      TELEGRAM_API_ROOT: fake.apiRoot,
+    },
+    clock.read,
+  ));
 });
 
 afterAll(async () => {
