@@ -42,36 +42,48 @@ export async function postCoachDigests(opts: CoachDigestOptions, now: number): P
     const local = DateTime.fromMillis(now, { zone: coach.timezone });
     if (local.weekday !== 1 || local.hour < DIGEST_HOUR) continue;
     const coachWeek = addDays(local.toISODate() as string, -7);
-    const rows: DigestRow[] = (await rosterStates(opts.coaches, opts.store, coach.id)).map(
-      ({ entry, state }) => {
-        const weekStart = addDays(mondayOf(localDate(now, state.schedule.timezone)), -7);
-        const summary = weeklySummary(state, weekStart, addDays(weekStart, 6));
-        return { label: `#${entry.label}`, summary, attention: attentionOf(state, summary) };
-      },
-    );
-    const t = (key: string) => render(opts.content, opts.locale, key);
-    const message: OutboundMessage = { text: coachDigestText(opts.content, opts.locale, rows, coachWeek) };
-    if (rows.length > 0) {
-      message.chart = {
-        kind: 'roster',
-        rows: orderDigest(rows).map((r) => ({
-          label: r.label,
-          avgPain: r.summary.avgPain,
-          adherence: r.summary.adherence ?? 0,
-        })),
-        labels: {
-          title: t('desk.digest_chart'),
-          pain: t('chart.roster_pain'),
-          adherence: t('chart.roster_adherence'),
-          locale: opts.locale,
-        },
-      };
+    // The job runs every quarter hour; a coach's digest is worked out once a week.
+    if (!(await opts.coaches.claimDigest(coach.id, coachWeek))) continue;
+    try {
+      await postDigest(opts, coach.id, coachWeek, now);
+    } catch (error) {
+      // Not queued: the next run tries again rather than lose the week's digest.
+      await opts.coaches.releaseDigest(coach.id, coachWeek);
+      throw error;
     }
-    await opts.send(`coachdigest|${coach.id}|${coachWeek}`, coach.id, [message]);
     posted++;
   }
   if (posted > 0) opts.log.info({ coaches: posted }, 'coach digests queued');
   return posted;
+}
+
+async function postDigest(opts: CoachDigestOptions, coachId: string, coachWeek: string, now: number) {
+  const rows: DigestRow[] = (await rosterStates(opts.coaches, opts.store, coachId)).map(
+    ({ entry, state }) => {
+      const weekStart = addDays(mondayOf(localDate(now, state.schedule.timezone)), -7);
+      const summary = weeklySummary(state, weekStart, addDays(weekStart, 6));
+      return { label: `#${entry.label}`, summary, attention: attentionOf(state, summary) };
+    },
+  );
+  const t = (key: string) => render(opts.content, opts.locale, key);
+  const message: OutboundMessage = { text: coachDigestText(opts.content, opts.locale, rows, coachWeek) };
+  if (rows.length > 0) {
+    message.chart = {
+      kind: 'roster',
+      rows: orderDigest(rows).map((r) => ({
+        label: r.label,
+        avgPain: r.summary.avgPain,
+        adherence: r.summary.adherence ?? 0,
+      })),
+      labels: {
+        title: t('desk.digest_chart'),
+        pain: t('chart.roster_pain'),
+        adherence: t('chart.roster_adherence'),
+        locale: opts.locale,
+      },
+    };
+  }
+  await opts.send(`coachdigest|${coachId}|${coachWeek}`, coachId, [message]);
 }
 
 /** Every quarter hour, one process at a time: each coach's Monday comes in their own zone. */

@@ -62,6 +62,7 @@ export const SLACK_SCOPES = [
   'users:read',
   'commands',
   'channels:read',
+  'files:write',
 ] as const;
 /** The events it subscribes to, and the one slash command. */
 export const SLACK_EVENTS = ['message.im', 'app_home_opened', 'user_change'] as const;

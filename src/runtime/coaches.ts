@@ -102,6 +102,16 @@ export class CoachStore {
       .sort((a, b) => a.label - b.label);
   }
 
+  /** True the first time it is asked for this coach and week: the digest job's once-only gate. */
+  async claimDigest(coachId: string, week: string): Promise<boolean> {
+    const key = `${this.prefix}coach:${coachId}:digest:${week}`;
+    return (await this.redis.set(key, '1', 'EX', 8 * 24 * 3600, 'NX')) === 'OK';
+  }
+
+  async releaseDigest(coachId: string, week: string): Promise<void> {
+    await this.redis.del(`${this.prefix}coach:${coachId}:digest:${week}`);
+  }
+
   /** Takes patients who deleted their data off the roster. */
   async remove(coachId: string, entries: readonly RosterEntry[]): Promise<void> {
     if (entries.length === 0) return;

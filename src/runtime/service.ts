@@ -139,11 +139,11 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
         { text: t('desk.alert', { label, alert: t(`desk.alert_kind.${alert}`), reason: text }) },
       ]);
     },
-    // Slack's App Home shows the patient's state, so it follows every step.
     stepped: async (patientId, state) => {
       // A patient who used a coach's code is on that coach's roster from then on.
       const coachId = await coaches.coachOfCode(state?.coachCode);
       if (coachId) await coaches.addToRoster(coachId, patientId);
+      // Slack's App Home shows the patient's state, so it follows every step.
       if (!slack || slackUserOf(patientId) === undefined) return;
       const locale = state?.locale ?? config.defaultLocale;
       await slack.publishHome(patientId, homeView(homeSummary(state, clock(), content, locale)));

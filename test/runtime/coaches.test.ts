@@ -140,7 +140,7 @@ describe('coaches: rosters, alerts, the weekly digest, and only their own patien
     );
     expect(slack.uploads().some((f) => f.channel === 'DUCOACH' && f.filename === 'chart.png')).toBe(true);
     // Running again the same Monday sends nothing twice.
-    await service.runCoachDigests();
+    expect(await service.runCoachDigests()).toBe(0);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(tg.messages().filter((m) => m.chatId === '900' && m.method === 'sendPhoto')).toHaveLength(1);
   });
