@@ -55,6 +55,11 @@ export interface DeliveryWorkerOptions {
   /** How long a job stays locked by a worker that stopped answering (a killed process). */
   lockDurationMs?: number;
   log: Logger;
+  /** Told of each message accepted and each delivery that must wait or gave up (for metrics). */
+  observe?: {
+    delivered(recipient: string): void;
+    retried(reason: 'rate_limited' | 'error' | 'blocked' | 'rejected'): void;
+  };
   /** A user who blocked the bot: the caller marks them unreachable, which stops their pushes. */
   onBlocked: (patientId: string, jobId: string) => Promise<void>;
 }
@@ -75,6 +80,7 @@ export function createDeliveryWorker(deliver: Deliver, opts: DeliveryWorkerOptio
       for (let i = from; i < messages.length; i++) {
         const result = await deliver(patientId, messages[i] as OutboundMessage);
         if (!result.ok) return refused(job.id, patientId, result);
+        opts.observe?.delivered(patientId);
         if (i + 1 < messages.length) await job.updateProgress(i + 1);
       }
       // The limiter admitted one message; the rest of the step's messages take their slots here.
@@ -98,6 +104,9 @@ export function createDeliveryWorker(deliver: Deliver, opts: DeliveryWorkerOptio
     patientId: string,
     result: DeliveryResult,
   ): Promise<never> {
+    opts.observe?.retried(
+      'blocked' in result ? 'blocked' : 'rejected' in result ? 'rejected' : 'rate_limited',
+    );
     if ('blocked' in result) {
       opts.log.warn({ patientId, jobId }, 'user blocked the bot');
       await opts.onBlocked(patientId, jobId ?? patientId);
@@ -111,6 +120,9 @@ export function createDeliveryWorker(deliver: Deliver, opts: DeliveryWorkerOptio
     throw Worker.RateLimitError();
   }
   worker.on('failed', (job, error) => {
+    // Refusals were counted where they were seen; this is an error the queue will retry.
+    if (!(error instanceof UnrecoverableError) && error.name !== 'RateLimitError')
+      opts.observe?.retried('error');
     opts.log.error({ jobId: job?.id, attempts: job?.attemptsMade, err: error }, 'delivery failed');
   });
   worker.on('closed', () => void queue.close());

@@ -8,12 +8,21 @@ import { QUEUES, type TimerJob } from './queues.ts';
  */
 export function createTimerWorker(
   runtime: CoachRuntime,
-  opts: { connection: ConnectionOptions; prefix: string; concurrency: number; lockDurationMs?: number },
+  opts: {
+    connection: ConnectionOptions;
+    prefix: string;
+    concurrency: number;
+    lockDurationMs?: number;
+    /** Told how late each timer ran, in seconds (for metrics). */
+    observeLag?: (seconds: number) => void;
+    clock?: () => number;
+  },
 ): Worker<TimerJob> {
   return new Worker<TimerJob>(
     QUEUES.timers,
     async (job) => {
-      const { patientId, timer, date } = job.data;
+      const { patientId, timer, date, at } = job.data;
+      opts.observeLag?.(Math.max(0, ((opts.clock ?? Date.now)() - at) / 1000));
       await runtime.handle({
         id: `timer|${job.id}`,
         patientId,

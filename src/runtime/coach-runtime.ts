@@ -46,6 +46,8 @@ export class CoachRuntime {
     private readonly ports: EffectPorts,
     private readonly clock: () => number,
     private readonly log: Logger,
+    /** Told of every event stepped (for metrics). */
+    private readonly observe?: (kind: InboundEvent['kind'], duplicate: boolean) => void,
   ) {}
 
   async handle(
@@ -63,6 +65,7 @@ export class CoachRuntime {
       { eventId: event.id, patientId: event.patientId, kind: event.kind, duplicate: result.duplicate },
       'event',
     );
+    this.observe?.(event.kind, result.duplicate);
     const after = result.state;
     // A replayed schedule effect may be older than the patient's current schedule: sync to the state.
     const effects = result.duplicate

@@ -171,6 +171,16 @@ const VARIABLES = {
     'expected 16 or more characters without whitespace',
     true,
   ),
+  OPS_PORT: variable(
+    z
+      .string()
+      .regex(/^\d{1,5}$/)
+      .transform(Number)
+      .pipe(z.int().min(0).max(65535))
+      .optional(),
+    'expected a TCP port for /healthz and /metrics (0 picks a free one)',
+    false,
+  ),
   COACHES: variable(
     z
       .string()
@@ -214,6 +224,8 @@ export interface Config {
   slackBotToken: string | undefined;
   slackSigningSecret: string | undefined;
   slackAppToken: string | undefined;
+  /** Where /healthz and /metrics listen; off when unset. */
+  opsPort: number | undefined;
   /** Coaches' own chats (and zones); each gets an invite code for their roster. */
   coaches: CoachConfig[];
   /** The Web API root for Slack (GovSlack, tests); Slack's own when unset. */
@@ -291,6 +303,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     slackSigningSecret: raw.SLACK_SIGNING_SECRET,
     slackAppToken: raw.SLACK_APP_TOKEN,
     coaches: raw.COACHES ?? [],
+    opsPort: raw.OPS_PORT,
     slackApiUrl: raw.SLACK_API_URL,
     slackPort: raw.SLACK_PORT,
     slackOAuth:

@@ -39,6 +39,8 @@ import { CoachDesk } from './coach-desk.ts';
 import { CoachRuntime, type EffectPorts } from './coach-runtime.ts';
 import { CoachStore } from './coaches.ts';
 import type { Config } from './config.ts';
+import { Metrics } from './metrics.ts';
+import { startOpsServer } from './ops-server.ts';
 import { QuestionMessages } from './question-messages.ts';
 import { PatientStore } from './store.ts';
 
@@ -48,6 +50,8 @@ export interface Service {
   webhookPort?: number;
   /** The port Slack's HTTP mode listens on. */
   slackPort?: number;
+  /** Where /healthz and /metrics listen, when OPS_PORT is set. */
+  opsPort?: number;
   /** Runs the coaches' weekly digest now (the scheduler runs it every quarter hour). */
   runCoachDigests(): Promise<number>;
   /** Stops taking work, lets in-flight jobs finish, closes Redis. */
@@ -66,6 +70,18 @@ export interface ServiceOptions {
 
 /** Timer jobs each run one engine step; the store takes turns per connection, so more buys little. */
 const TIMER_CONCURRENCY = 10;
+
+/** A queue whose oldest waiting job is this old while nothing completed for as long is stuck. */
+const STUCK_MS = 15 * 60_000;
+
+/** 'ok', or why the queue looks stuck: work waiting a long time and nothing finishing. */
+async function queueHealth(queue: Queue): Promise<string> {
+  const [oldest] = await queue.getJobs(['wait'], 0, 0, true);
+  if (!oldest || Date.now() - oldest.timestamp < STUCK_MS) return 'ok';
+  const [last] = await queue.getJobs(['completed'], 0, 0, false);
+  if (last?.finishedOn !== undefined && Date.now() - last.finishedOn < STUCK_MS) return 'ok';
+  return `stuck: a job has waited ${Math.round((Date.now() - oldest.timestamp) / 60_000)} min and none finished for ${STUCK_MS / 60_000} min`;
+}
 
 /** Patient ids carry their platform: `tg:<chat id>` is a Telegram chat, `sl:`/`slc:` are Slack's. */
 function platformDeliver(telegram: Deliver | undefined, slack: Deliver | undefined, log: Logger): Deliver {
@@ -157,7 +173,13 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     },
   };
   const runtimeStore = new PatientStore(storeRedis, { prefix: keyPrefix });
-  const runtime = new CoachRuntime(runtimeStore, content, ports, clock, log);
+  const metrics = new Metrics(async () => [
+    { queue: QUEUES.timers, counts: await timersQueue.getJobCounts() },
+    { queue: QUEUES.outbox, counts: await outboxQueue.getJobCounts() },
+  ]);
+  const runtime = new CoachRuntime(runtimeStore, content, ports, clock, log, (kind, duplicate) =>
+    metrics.handled.inc({ kind, duplicate: String(duplicate) }),
+  );
   const desk = new CoachDesk(
     coaches,
     runtimeStore,
@@ -214,6 +236,8 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
         prefix: queuePrefix,
         concurrency: TIMER_CONCURRENCY,
         lockDurationMs,
+        observeLag: (seconds) => metrics.timerLag.observe(seconds),
+        clock,
       }),
       createDeliveryWorker(
         drawingCharts(
@@ -230,6 +254,10 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
           concurrency: config.deliveryConcurrency,
           lockDurationMs,
           log,
+          observe: {
+            delivered: (recipient) => metrics.delivered.inc({ platform: Metrics.platformOf(recipient) }),
+            retried: (reason) => metrics.retries.inc({ reason }),
+          },
           onBlocked: async (patientId, jobId) => {
             await runtime.handle({
               id: `blocked|${jobId}`,
@@ -316,6 +344,26 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     if (!bot && !slack) log.info('bot role: no platform token configured, so no updates are taken');
   }
   await Promise.all(workers.map((w) => w.waitUntilReady()));
+  const ops =
+    config.opsPort === undefined
+      ? undefined
+      : await startOpsServer({
+          port: config.opsPort,
+          metrics,
+          log,
+          health: async () => {
+            const checks: Record<string, string> = {};
+            checks.redis = await storeRedis.ping().then(
+              () => 'ok',
+              (error: unknown) => `unreachable: ${error instanceof Error ? error.message : String(error)}`,
+            );
+            if (checks.redis === 'ok') {
+              checks.timers = await queueHealth(timersQueue);
+              checks.outbox = await queueHealth(outboxQueue);
+            }
+            return { ok: Object.values(checks).every((c) => c === 'ok'), checks };
+          },
+        });
   log.info({ roles: config.roles }, 'service started');
 
   return {
@@ -323,7 +371,9 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     ...(receiving?.port !== undefined ? { webhookPort: receiving.port } : {}),
     ...(slackApp?.port !== undefined ? { slackPort: slackApp.port } : {}),
     runCoachDigests: () => postCoachDigests(coachDigestOptions, clock()),
+    ...(ops ? { opsPort: ops.port } : {}),
     stop: async () => {
+      await ops?.stop();
       await receiving?.stop();
       await slackApp?.stop();
       await repair?.destroy();
