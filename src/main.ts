@@ -10,6 +10,7 @@ import { pushesOf } from './engine/state.ts';
 import { CoachRuntime } from './runtime/coach-runtime.ts';
 import { type Config, ConfigError, loadConfig } from './runtime/config.ts';
 import { ContentError, loadContent } from './runtime/content-loader.ts';
+import { createLogger } from './runtime/logger.ts';
 import { hasRedisServer, REDIS_SERVER_MISSING, startPrivateRedis } from './runtime/redis-server.ts';
 import { startService } from './runtime/service.ts';
 import { PatientStore } from './runtime/store.ts';
@@ -73,10 +74,7 @@ async function main(): Promise<void> {
     return runService(config, content, redisUrl, stopPrivate);
   }
   // In the terminal the chat owns the screen, so logs go to a file.
-  const log = pino(
-    { level: config.logLevel },
-    pino.destination({ dest: '.data/backcoach.log', mkdir: true }),
-  );
+  const log = createLogger(config.logLevel, pino.destination({ dest: '.data/backcoach.log', mkdir: true }));
   const store = new PatientStore(redis);
   const clock = new SimulatedClock(start);
   const patientId = `terminal:${(options.user ?? userInfo().username).replace(/[^\w.-]/g, '_')}`;
@@ -109,7 +107,7 @@ async function runService(
   redisUrl: string,
   stopPrivate: (() => Promise<void>) | undefined,
 ): Promise<void> {
-  const log = pino({ level: config.logLevel });
+  const log = createLogger(config.logLevel);
   const service = await startService({ config, content, redisUrl, log });
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);

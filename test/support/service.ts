@@ -1,4 +1,4 @@
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { loadConfig } from '../../src/runtime/config.ts';
 import { type Service, startService } from '../../src/runtime/service.ts';
 import { PatientStore } from '../../src/runtime/store.ts';
@@ -15,12 +15,13 @@ export async function startTestService(
   clock?: () => number,
   /** When the test must write under the prefix before the service starts. */
   prefix = redisFixture.prefix().replace(/[^A-Za-z0-9_-]/g, ''),
+  log: Logger = pino({ level: 'silent' }),
 ): Promise<{ service: Service; store: PatientStore; prefix: string }> {
   const service = await startService({
     config: loadConfig({ TELEGRAM_RATE_PER_SECOND: '1000', REDIS_PREFIX: prefix, ...env }),
     content: realContent(),
     redisUrl: redisFixture.url,
-    log: pino({ level: 'silent' }),
+    log,
     ...(clock ? { clock } : {}),
     tickMs: 20,
   });
