@@ -170,8 +170,13 @@ export async function startSlackApp(opts: SlackAppOptions): Promise<RunningSlack
     const message = (b.message ?? {}) as Loose;
     const messageTs = str(container.message_ts) || str(message.ts);
     const event = tapEvent(teamId, userId, messageTs, str(a.action_ts), a.value);
-    // Only a DM with the bot carries a patient's buttons; anything else is not ours to act on.
-    if (event?.kind !== 'choice' || !messageTs || !str(container.channel_id).startsWith('D')) return;
+    if (event?.kind !== 'choice' || !messageTs) return;
+    // A patient's buttons live in their own DM with the app: a tap anywhere else (someone else's
+    // message, a forwarded or replayed payload) is not theirs to act on.
+    if (str(container.channel_id) !== (await sender.dmChannel(event.patientId))) {
+      log.warn({ patientId: event.patientId }, 'tap outside the patient’s own DM ignored');
+      return;
+    }
     await questions.forget(event.patientId, event.seq);
     const result = await runtime.handle(event);
     if (result.duplicate || result.state?.ask?.seq === event.seq) return;

@@ -102,6 +102,29 @@ describe('Slack over HTTP, through the real Bolt app and Web API client', () => 
     expect(u2.posted()).toHaveLength(count + 1);
   });
 
+  it('ignores a tap by someone else on a person’s question, and a forged button value', async () => {
+    const u1 = user('U1');
+    await u1.say('settings');
+    const before = await store.load('sl:T1:U1');
+    const question = u1.messageWithButton('language');
+    // U3 sends a signed tap on U1's message (a replayed or forged interaction).
+    const forged = u1.tapPayload(question, 'language') as unknown as {
+      user: { id: string };
+      actions: { value: string }[];
+    };
+    forged.user.id = 'U3';
+    expect((await u1.post('interaction', forged)).status).toBe(200);
+    const bogus = u1.tapPayload(question, 'language') as unknown as { actions: { value: string }[] };
+    const first = bogus.actions[0];
+    if (first) first.value = '{"seq":1}';
+    expect((await u1.post('interaction', bogus)).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await store.load('sl:T1:U1')).toEqual(before);
+    expect(await store.load('sl:T1:U3')).toBeNull();
+    // U1's own tap still works.
+    await u1.tap('done', /./);
+  });
+
   it('refuses a missing, wrong or stale signature with 401 and changes nothing', async () => {
     const u3 = user('U3');
     const envelope = u3.dmEnvelope('hello');
