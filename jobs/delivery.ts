@@ -1,4 +1,5 @@
 import { type ConnectionOptions, Queue, UnrecoverableError, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { OutboundMessage } from '../src/engine/events.ts';
 import { type DeliveryJob, jobIdOf, KEEP_FOR_DEDUP, QUEUES } from './queues.ts';
@@ -14,17 +15,44 @@ export type DeliveryResult =
 /** Sends one message to one patient on their platform. Throws on errors worth retrying. */
 export type Deliver = (patientId: string, message: OutboundMessage) => Promise<DeliveryResult>;
 
-/** Every outbound message goes through here: one job per message, its id the idempotency key. */
-export class Outbox {
-  constructor(private readonly queue: Queue<DeliveryJob>) {}
+/** How long the outbox remembers a patient's job ids: as long as it keeps any of their jobs. */
+const TRACK_SECONDS = 8 * 24 * 3600;
 
-  async enqueue(key: string, patientId: string, messages: OutboundMessage[]): Promise<void> {
+/**
+ * Every outbound message goes through here: one job per step, its id the idempotency key. With
+ * `track`, each patient's job ids are remembered, so `/delete` can take their messages out of
+ * the queue too (delivered jobs are kept for days for de-duplication, texts and all).
+ */
+export class Outbox {
+  constructor(
+    private readonly queue: Queue<DeliveryJob>,
+    /** Where each recipient's job ids are kept. */
+    private readonly track?: { redis: Redis; key: (recipient: string) => string },
+  ) {}
+
+  async enqueue(key: string, recipient: string, messages: OutboundMessage[]): Promise<void> {
     if (messages.length === 0) return;
-    await this.queue.add(
-      'deliver',
-      { patientId, messages },
-      { jobId: jobIdOf(key), ...DELIVERY_JOB_OPTIONS },
-    );
+    const jobId = jobIdOf(key);
+    await this.queue.add('deliver', { patientId: recipient, messages }, { jobId, ...DELIVERY_JOB_OPTIONS });
+    if (this.track) {
+      const tracked = this.track.key(recipient);
+      await this.track.redis.multi().sadd(tracked, jobId).expire(tracked, TRACK_SECONDS).exec();
+    }
+  }
+
+  /** Removes every job of the recipient but `keep` (the step that confirms the deletion). */
+  async forget(recipient: string, keep?: string): Promise<number> {
+    if (!this.track) return 0;
+    const tracked = this.track.key(recipient);
+    const ids = await this.track.redis.smembers(tracked);
+    let removed = 0;
+    for (const id of ids) {
+      if (keep !== undefined && id === jobIdOf(keep)) continue;
+      // A job a worker holds right now cannot be removed; it finishes as the deleted patient's last.
+      removed += await this.queue.remove(id);
+    }
+    await this.track.redis.del(tracked);
+    return removed;
   }
 }
 

@@ -26,6 +26,11 @@ export interface EffectPorts {
   schedule(patientId: string, schedule: Schedule | null): Promise<void>;
   wakeAt(patientId: string, at: number, timer: Timer): Promise<void>;
   deliverExport(patientId: string, data: PatientExport): Promise<void>;
+  /**
+   * After the store deleted the patient's keys: clear what lives elsewhere (queued and kept
+   * messages, roster entries). `keep` is the idempotency key of this step's own messages.
+   */
+  forget?(patientId: string, keep: string | undefined): Promise<void>;
   /** After a step that changed the patient (a platform's home screen follows their state). */
   stepped?(patientId: string, state: PatientState | null): Promise<void>;
 }
@@ -73,6 +78,7 @@ export class CoachRuntime {
       : result.effects;
     const messages = effects.flatMap((e) => (e.type === 'send' ? [e.message] : []));
     const firstSend = effects.findIndex((e) => e.type === 'send');
+    const sendKey = firstSend >= 0 ? `${event.id}#${firstSend}` : undefined;
     for (const [index, effect] of effects.entries()) {
       // A step's messages go out together, where its first message stood among the effects.
       if (effect.type === 'send' && index !== firstSend) continue;
@@ -87,6 +93,8 @@ export class CoachRuntime {
         throw error;
       }
     }
+    // Last, once the goodbye is queued: what lives outside the patient's keys goes too.
+    if (effects.some((e) => e.type === 'delete')) await this.ports.forget?.(event.patientId, sendKey);
     // Until here a crash leaves the effects pending in the store; a redelivery replays them, and
     // the idempotency keys make the replay a no-op where they already happened.
     if (result.effects.length > 0 && result.state !== null)
@@ -129,8 +137,8 @@ export class CoachRuntime {
         if (data) await this.ports.deliverExport(patientId, data);
         return;
       }
-      case 'audit':
       case 'delete':
+      case 'audit':
         return; // committed by the store in the step's transaction
     }
   }

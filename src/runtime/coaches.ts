@@ -112,6 +112,14 @@ export class CoachStore {
     await this.redis.del(`${this.prefix}coach:${coachId}:digest:${week}`);
   }
 
+  /** Takes a patient who deleted their data off every roster at once. */
+  async forgetPatient(patientId: string): Promise<void> {
+    for (const coach of this.configured) {
+      const label = await this.labelOf(coach.id, patientId);
+      if (label !== undefined) await this.remove(coach.id, [{ patientId, label }]);
+    }
+  }
+
   /** Takes patients who deleted their data off the roster. */
   async remove(coachId: string, entries: readonly RosterEntry[]): Promise<void> {
     if (entries.length === 0) return;

@@ -112,7 +112,10 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const schedules = new ScheduleStore(redis, keyPrefix);
   const timersQueue = new Queue<TimerJob>(QUEUES.timers, { connection, prefix: queuePrefix });
   const outboxQueue = new Queue<DeliveryJob>(QUEUES.outbox, { connection, prefix: queuePrefix });
-  const outbox = new Outbox(outboxQueue);
+  const outbox = new Outbox(outboxQueue, {
+    redis: storeRedis,
+    key: (recipient) => `${keyPrefix}outbox:{${recipient}}`,
+  });
   const token = config.telegramBotToken;
   const apiRoot = config.telegramApiRoot ? { apiRoot: config.telegramApiRoot } : {};
   const sender = token ? createTelegramSender({ token, ...apiRoot }) : undefined;
@@ -163,6 +166,10 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       if (!slack || slackUserOf(patientId) === undefined) return;
       const locale = state?.locale ?? config.defaultLocale;
       await slack.publishHome(patientId, homeView(homeSummary(state, clock(), content, locale)));
+    },
+    forget: async (patientId, keep) => {
+      await outbox.forget(patientId, keep);
+      await coaches.forgetPatient(patientId);
     },
     deliverExport: async (patientId, data) => {
       const date = new Date(clock()).toISOString().slice(0, 10);

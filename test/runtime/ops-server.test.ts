@@ -66,6 +66,7 @@ describe('health and metrics', () => {
     const text = await (await ops('/metrics')).text();
     expect(text).toMatch(/backcoach_queue_jobs\{queue="outbox",state="completed"\} [1-9]/);
     // Labels carry kinds and platforms, never a patient's id or words.
-    expect(text).not.toMatch(/8001|tg:|How old/);
+    expect(text).not.toMatch(/\{[^}]*(8001|tg:)[^}]*\}/);
+    expect(text).not.toMatch(/How old/);
   });
 });
