@@ -20,6 +20,17 @@ export interface PrivateRedis {
   /** Where redis keeps its files; a temporary one is removed by stop(). */
   dir: string;
   stop(): Promise<void>;
+  /** Kills the server with SIGKILL, as a crash would (fault tests). */
+  kill(): Promise<void>;
+}
+
+export interface PrivateRedisOptions {
+  appendOnly?: boolean;
+  /** fsync every write before answering (fault tests: what was acknowledged survives a crash). */
+  fsyncAlways?: boolean;
+  dir?: string;
+  /** A given port (to restart on the same one); a free one otherwise. */
+  port?: number;
 }
 
 export function hasRedisServer(): boolean {
@@ -35,9 +46,7 @@ export function hasRedisServer(): boolean {
 }
 
 /** A throwaway redis-server on a free loopback port, for tests and local runs. */
-export async function startPrivateRedis(
-  opts: { appendOnly?: boolean; dir?: string } = {},
-): Promise<PrivateRedis> {
+export async function startPrivateRedis(opts: PrivateRedisOptions = {}): Promise<PrivateRedis> {
   if (!hasRedisServer()) throw new Error(REDIS_SERVER_MISSING);
   const ownDir = opts.dir === undefined ? await mkdtemp(join(tmpdir(), 'backcoach-redis-')) : null;
   const dir = opts.dir === undefined ? (ownDir as string) : resolve(opts.dir);
@@ -45,14 +54,14 @@ export async function startPrivateRedis(
   try {
     // The free port can be taken by someone else before redis binds it; a fresh port usually works.
     for (let attempt = 1; ; attempt++) {
-      const port = await freePort();
-      const server = launch(port, dir, opts.appendOnly ?? false);
+      const port = opts.port ?? (await freePort());
+      const server = launch(port, dir, opts.appendOnly ?? false, opts.fsyncAlways ?? false);
       try {
         await waitForPong(port, server);
       } catch (error) {
         const exitedEarly = server.exited();
         await server.stop();
-        if (attempt < START_ATTEMPTS && exitedEarly) continue;
+        if (attempt < START_ATTEMPTS && exitedEarly && opts.port === undefined) continue;
         throw error;
       }
       return {
@@ -63,6 +72,7 @@ export async function startPrivateRedis(
           await server.stop();
           if (ownDir) await rm(ownDir, { recursive: true, force: true });
         }),
+        kill: () => server.kill(),
       };
     }
   } catch (error) {
@@ -75,9 +85,10 @@ interface Launched {
   exited(): boolean;
   output(): string;
   stop(): Promise<void>;
+  kill(): Promise<void>;
 }
 
-function launch(port: number, dir: string, appendOnly: boolean): Launched {
+function launch(port: number, dir: string, appendOnly: boolean, fsyncAlways: boolean): Launched {
   const args = [
     '--port',
     String(port),
@@ -87,6 +98,7 @@ function launch(port: number, dir: string, appendOnly: boolean): Launched {
     '',
     '--appendonly',
     appendOnly ? 'yes' : 'no',
+    ...(fsyncAlways ? ['--appendfsync', 'always'] : []),
   ];
   const child = spawn('redis-server', [...args, '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -113,6 +125,13 @@ function launch(port: number, dir: string, appendOnly: boolean): Launched {
       process.off('exit', killOnExit);
       if (!exited) await terminate(child);
     }),
+    kill: async () => {
+      process.off('exit', killOnExit);
+      if (exited) return;
+      const gone = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await gone;
+    },
   };
 }
 
