@@ -39,6 +39,8 @@ export interface SlackAppOptions {
   content: Content;
   defaultLocale: Locale;
   log: Logger;
+  /** The service's clock, so the home screen's "today" is the engine's. */
+  clock?: () => number;
   /** The coaches' desk: `coach …` from a coach. */
   desk?: {
     isCoach(senderId: string): boolean;
@@ -125,7 +127,8 @@ export async function startSlackApp(opts: SlackAppOptions): Promise<RunningSlack
   async function refreshHome(patientId: string): Promise<void> {
     const state = await store.load(patientId);
     const locale = state?.locale ?? opts.defaultLocale;
-    await sender.publishHome(patientId, homeView(homeSummary(state, Date.now(), content, locale)));
+    const now = (opts.clock ?? Date.now)();
+    await sender.publishHome(patientId, homeView(homeSummary(state, now, content, locale)));
   }
 
   app.event('message', async ({ event, body }) => {

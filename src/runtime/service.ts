@@ -346,6 +346,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
         defaultLocale: config.defaultLocale,
         log,
         desk: deskPort,
+        clock,
       });
     }
     if (!bot && !slack) log.info('bot role: no platform token configured, so no updates are taken');
