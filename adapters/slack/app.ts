@@ -7,12 +7,11 @@ import type { Logger } from 'pino';
 import { deskText } from '../../src/coach/commands.ts';
 import { type Content, render } from '../../src/content/content.ts';
 import type { Locale } from '../../src/content/schema.ts';
-import { homeSummary } from '../../src/engine/home.ts';
 import type { CoachRuntime } from '../../src/runtime/coach-runtime.ts';
 import type { QuestionMessages } from '../../src/runtime/question-messages.ts';
 import type { PatientStore } from '../../src/runtime/store.ts';
 import { dmEvent, type Hints, localeOf, parseSlashCommand, patientIdOf, tapEvent } from './events.ts';
-import { HOME_ACTION, homeView } from './home.ts';
+import { HOME_ACTION, homeViewOf } from './home.ts';
 import type { SlackSender } from './sender.ts';
 import type { TeamStore } from './team-store.ts';
 
@@ -52,7 +51,6 @@ export interface SlackAppOptions {
 export interface RunningSlackApp {
   /** The HTTP port (HTTP mode). */
   port?: number;
-  refreshHome(patientId: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -126,9 +124,8 @@ export async function startSlackApp(opts: SlackAppOptions): Promise<RunningSlack
 
   async function refreshHome(patientId: string): Promise<void> {
     const state = await store.load(patientId);
-    const locale = state?.locale ?? opts.defaultLocale;
     const now = (opts.clock ?? Date.now)();
-    await sender.publishHome(patientId, homeView(homeSummary(state, now, content, locale)));
+    await sender.publishHome(patientId, homeViewOf(state, now, content, opts.defaultLocale));
   }
 
   app.event('message', async ({ event, body }) => {
@@ -290,7 +287,6 @@ export async function startSlackApp(opts: SlackAppOptions): Promise<RunningSlack
   log.info({ port, socketMode: Boolean(opts.appToken) }, 'slack: receiving');
   return {
     ...(port !== undefined ? { port } : {}),
-    refreshHome,
     stop: async () => {
       await app.stop();
     },

@@ -1,5 +1,8 @@
 import type { HomeView, KnownBlock } from '@slack/types';
-import type { HomeSummary } from '../../src/engine/home.ts';
+import type { Content } from '../../src/content/content.ts';
+import type { Locale } from '../../src/content/schema.ts';
+import { type HomeSummary, homeSummary } from '../../src/engine/home.ts';
+import type { PatientState } from '../../src/engine/state.ts';
 import { escapeMrkdwn } from './blocks.ts';
 
 /** Home buttons run the command in their value, as if typed in the DM. */
@@ -41,4 +44,14 @@ export function homeView(home: HomeSummary): HomeView {
   if (home.canResume) controls.push(commandButton('resume', home.labels.resume));
   blocks.push({ type: 'actions', elements: controls });
   return { type: 'home', blocks };
+}
+
+/** The Home tab of a patient (null: someone new), in their language or else the default. */
+export function homeViewOf(
+  state: PatientState | null,
+  now: number,
+  content: Content,
+  defaultLocale: Locale,
+): HomeView {
+  return homeView(homeSummary(state, now, content, state?.locale ?? defaultLocale));
 }

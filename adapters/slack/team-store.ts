@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { keysOf } from '../../src/runtime/store.ts';
+import { slackUserOf } from './events.ts';
 
 const teamSchema = z.object({
   workspace: z.string(),
@@ -63,7 +64,7 @@ export class TeamStore {
     const platform = keysOf(patientId, this.prefix).platform;
     const name = await this.redis.hget(platform, 'team');
     if (!name) return undefined;
-    const workspace = patientId.split(':')[1] ?? '';
+    const workspace = slackUserOf(patientId)?.teamId ?? '';
     await this.redis.multi().srem(this.membersKey(workspace, name), patientId).hdel(platform, 'team').exec();
     return name;
   }

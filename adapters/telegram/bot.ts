@@ -24,8 +24,6 @@ export interface TelegramBotOptions {
   /** Sends and closes messages (the delivery side, shared with the outbox worker). */
   sender: TelegramSender;
   questions: QuestionMessages;
-  content: Content;
-  defaultLocale: Locale;
   log: Logger;
   /** A coach's `/coach …` command: true when it was one and has been handled. */
   desk?: (senderId: string, text: string, eventId: string) => Promise<boolean>;

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import { type RunningSlackApp, startSlackApp } from '../../adapters/slack/app.ts';
 import { SLACK_CHANNEL_PREFIX, slackDeliver } from '../../adapters/slack/delivery.ts';
 import { slackUserOf } from '../../adapters/slack/events.ts';
-import { homeView } from '../../adapters/slack/home.ts';
+import { homeViewOf } from '../../adapters/slack/home.ts';
 import { botTokenOf, RedisInstallationStore } from '../../adapters/slack/installation-store.ts';
 import { createSlackSender } from '../../adapters/slack/sender.ts';
 import { startTeamDigests } from '../../adapters/slack/team-digests.ts';
@@ -34,7 +34,6 @@ import { runScheduler, Scheduler } from '../../jobs/scheduler.ts';
 import { createTimerWorker } from '../../jobs/timer-worker.ts';
 import { type Content, render } from '../content/content.ts';
 import type { OutboundMessage } from '../engine/events.ts';
-import { homeSummary } from '../engine/home.ts';
 import { CoachDesk } from './coach-desk.ts';
 import { CoachRuntime, type EffectPorts } from './coach-runtime.ts';
 import { CoachStore } from './coaches.ts';
@@ -164,8 +163,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       if (coachId) await coaches.addToRoster(coachId, patientId);
       // Slack's App Home shows the patient's state, so it follows every step.
       if (!slack || slackUserOf(patientId) === undefined) return;
-      const locale = state?.locale ?? config.defaultLocale;
-      await slack.publishHome(patientId, homeView(homeSummary(state, clock(), content, locale)));
+      await slack.publishHome(patientId, homeViewOf(state, clock(), content, config.defaultLocale));
     },
     forget: async (patientId, keep) => {
       await outbox.forget(patientId, keep);
@@ -223,8 +221,6 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       runtime,
       sender,
       questions,
-      content,
-      defaultLocale: config.defaultLocale,
       log,
       desk: deskPort.handle,
     });
