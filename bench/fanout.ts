@@ -300,11 +300,13 @@ async function pipeline(redisUrl: string, redis: Redis, now: number, state: Pati
     async () => {
       const [due, t, o] = await Promise.all([
         redis.zcount(schedules.dueKey, '-inf', Date.now()),
-        timers.getJobCounts('waiting', 'completed', 'failed'),
+        timers.getJobCounts('waiting', 'active', 'delayed', 'failed'),
         outbox.getJobCounts('waiting', 'failed'),
       ]);
       if (due === 0 && !scheduledAt) scheduledAt = performance.now();
-      if ((t.completed ?? 0) + (t.failed ?? 0) >= N && !timersAt) timersAt = performance.now();
+      // Finished jobs are not kept past 10,000, so "all timers ran" is: all scheduled, none left.
+      const timersLeft = (t.waiting ?? 0) + (t.active ?? 0) + (t.delayed ?? 0);
+      if (scheduledAt && timersLeft === 0 && !timersAt) timersAt = performance.now();
       maxTimerBacklog = Math.max(maxTimerBacklog, t.waiting ?? 0);
       maxOutboxBacklog = Math.max(maxOutboxBacklog, o.waiting ?? 0);
       if ((t.failed ?? 0) > 0 || (o.failed ?? 0) > 0) {
@@ -350,7 +352,7 @@ async function limited(redisUrl: string, redis: Redis) {
   const queue = res.own(new Queue(QUEUES.outbox, { connection: redis, prefix: `{${prefix}q}` }), (q) =>
     q.close(),
   );
-  const outbox = new Outbox(queue);
+  const outbox = new Outbox(queue, redis);
   for (let i = 1; i <= LIMITED; i++) {
     await outbox.enqueue(`bench|${i}`, `tg:${i}`, [{ text: `Rate-limited message ${i}` }]);
   }

@@ -2,7 +2,7 @@ import { type ConnectionOptions, Queue, UnrecoverableError, Worker } from 'bullm
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { OutboundMessage } from '../src/engine/events.ts';
-import { type DeliveryJob, jobIdOf, KEEP_FOR_DEDUP, QUEUES } from './queues.ts';
+import { type DeliveryJob, globEscape, jobIdOf, jobIdsMatching, QUEUES, RETENTION } from './queues.ts';
 
 export type DeliveryResult =
   /** `messageId`: the platform's id of the message, where it has one. */
@@ -15,49 +15,55 @@ export type DeliveryResult =
 /** Sends one message to one patient on their platform. Throws on errors worth retrying. */
 export type Deliver = (patientId: string, message: OutboundMessage) => Promise<DeliveryResult>;
 
-/** How long the outbox remembers a patient's job ids: as long as it keeps any of their jobs. */
-const TRACK_SECONDS = 8 * 24 * 3600;
+/**
+ * How long the outbox refuses a second message with the same idempotency key. A key comes back when
+ * an event's effects are replayed (a crash between queueing and confirming, then a redelivery),
+ * which happens within minutes: a stalled job is retried after 30 s, Telegram redelivers an
+ * unanswered webhook within minutes. An hour covers that at a few bytes per patient.
+ */
+export const OUTBOX_DEDUP_MS = 3600 * 1000;
 
 /**
- * Every outbound message goes through here: one job per step, its id the idempotency key. With
- * `track`, each patient's job ids are remembered, so `/delete` can take their messages out of
- * the queue too (delivered jobs are kept for days for de-duplication, texts and all).
+ * Every outbound message goes through here: one job per step, its id the idempotency key, led by the
+ * recipient, so `/delete` can find and remove the recipient's jobs without a per-patient index.
  */
 export class Outbox {
   constructor(
     private readonly queue: Queue<DeliveryJob>,
-    /** Where each recipient's job ids are kept. */
-    private readonly track?: { redis: Redis; key: (recipient: string) => string },
+    /** The queue's Redis: the idempotency keys live beside its jobs. */
+    private readonly redis: Redis,
   ) {}
 
   async enqueue(key: string, recipient: string, messages: OutboundMessage[]): Promise<void> {
     if (messages.length === 0) return;
-    const jobId = jobIdOf(key);
+    const jobId = jobIdOf(recipient, key);
+    // A job id refuses a second add only while the job is kept (an hour at most, fewer in a big
+    // fan-out), and BullMQ's own de-duplication key goes with the job; so a key of ours remembers
+    // the message for OUTBOX_DEDUP_MS. It is set after the add: a crash in between can repeat a
+    // message, never lose one.
+    const sent = this.queue.toKey(`sent:${jobId}`);
+    if ((await this.redis.exists(sent)) === 1) return;
     await this.queue.add('deliver', { patientId: recipient, messages }, { jobId, ...DELIVERY_JOB_OPTIONS });
-    if (this.track) {
-      const tracked = this.track.key(recipient);
-      await this.track.redis.multi().sadd(tracked, jobId).expire(tracked, TRACK_SECONDS).exec();
-    }
+    await this.redis.set(sent, '1', 'PX', OUTBOX_DEDUP_MS);
   }
 
   /** Removes every job of the recipient but `keep` (the step that confirms the deletion). */
   async forget(recipient: string, keep?: string): Promise<number> {
-    if (!this.track) return 0;
-    const tracked = this.track.key(recipient);
-    const ids = await this.track.redis.smembers(tracked);
+    const kept = keep === undefined ? undefined : jobIdOf(recipient, keep);
+    const mine = `${globEscape(`${jobIdOf(recipient)}|`)}*`;
     let removed = 0;
-    for (const id of ids) {
-      if (keep !== undefined && id === jobIdOf(keep)) continue;
-      // A job a worker holds right now cannot be removed; it finishes as the deleted patient's last.
-      removed += await this.queue.remove(id);
+    // A job a worker holds right now cannot be removed; it finishes as the deleted patient's last.
+    for (const id of await jobIdsMatching(this.queue, this.redis, mine)) {
+      if (id !== kept) removed += await this.queue.remove(id);
     }
-    await this.track.redis.del(tracked);
+    const sent = (await jobIdsMatching(this.queue, this.redis, mine, 'sent:')).filter((id) => id !== kept);
+    if (sent.length > 0) await this.redis.del(...sent.map((id) => this.queue.toKey(`sent:${id}`)));
     return removed;
   }
 }
 
 export const DELIVERY_JOB_OPTIONS = {
-  ...KEEP_FOR_DEDUP,
+  ...RETENTION,
   attempts: 10,
   backoff: { type: 'exponential' as const, delay: 1000 },
 };

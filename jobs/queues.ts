@@ -1,4 +1,5 @@
-import type { JobsOptions } from 'bullmq';
+import type { JobsOptions, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { OutboundMessage, Timer } from '../src/engine/events.ts';
 
 /** Queue names; one prefix per deployment keeps several on one Redis apart. */
@@ -28,8 +29,42 @@ export function jobIdOf(...parts: (string | number)[]): string {
   return parts.map((p) => encodeURIComponent(String(p))).join('|');
 }
 
-/** Completed jobs are kept two days so a re-add of the same id within that time is a no-op. */
-export const KEEP_FOR_DEDUP: JobsOptions = {
-  removeOnComplete: { age: 2 * 24 * 3600 },
+/**
+ * Finished jobs are kept an hour (at most 10,000 of them, whatever the number of patients) for the
+ * dashboard; failed ones a week, for an operator. Nothing relies on a finished job being kept: a
+ * timer run twice is one step (the store remembers event ids for two days, the engine pushes once a
+ * local date), and the outbox keeps a de-duplication key per message (`OUTBOX_DEDUP_MS`). Keeping
+ * jobs for days would cost a few kilobytes per patient, texts and all.
+ */
+export const RETENTION: JobsOptions = {
+  removeOnComplete: { age: 3600, count: 10_000 },
   removeOnFail: { age: 7 * 24 * 3600 },
 };
+
+/**
+ * The ids of a queue's jobs (or, with `under`, of its keys of that kind) whose id matches `glob`.
+ * Ids hold no ':' (they are URI-encoded), so a longer match is a job's sub-key (its lock, its logs).
+ * SCAN walks the whole database: this is for rare work such as `/delete`, not for every message.
+ */
+export async function jobIdsMatching(
+  queue: Queue,
+  redis: Redis,
+  glob: string,
+  under = '',
+): Promise<string[]> {
+  const base = queue.toKey(under);
+  const ids: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${globEscape(base)}${glob}`, 'COUNT', 1000);
+    cursor = next;
+    for (const key of keys) {
+      const id = key.slice(base.length);
+      if (!id.includes(':')) ids.push(id);
+    }
+  } while (cursor !== '0');
+  return ids;
+}
+
+/** A literal for a SCAN pattern. */
+export const globEscape = (text: string): string => text.replace(/[*?[\]\\]/g, '\\$&');

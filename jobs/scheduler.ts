@@ -1,7 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { localDate, nextWallTime } from '../src/time/local.ts';
-import { jobIdOf, KEEP_FOR_DEDUP, type TimerJob } from './queues.ts';
+import { jobIdOf, RETENTION, type TimerJob } from './queues.ts';
 import { type DueEntry, type ScheduleStore, wallTimeOf } from './schedule-store.ts';
 
 export interface SchedulerOptions {
@@ -42,14 +42,14 @@ export class Scheduler {
     const schedules = await this.store.schedulesOf([
       ...new Set(entries.filter((e) => !e.once).map((e) => e.patientId)),
     ]);
-    const jobs: { name: string; data: TimerJob; opts: { jobId: string } & typeof KEEP_FOR_DEDUP }[] = [];
+    const jobs: { name: string; data: TimerJob; opts: { jobId: string } & typeof RETENTION }[] = [];
     const moves: { entry: DueEntry; next: number | 'remove' }[] = [];
     for (const entry of entries) {
       if (entry.once) {
         jobs.push({
           name: entry.timer,
           data: { patientId: entry.patientId, timer: entry.timer, at: entry.at },
-          opts: { jobId: jobIdOf(entry.timer, entry.patientId, entry.at), ...KEEP_FOR_DEDUP },
+          opts: { jobId: jobIdOf(entry.timer, entry.patientId, entry.at), ...RETENTION },
         });
         moves.push({ entry, next: 'remove' });
         continue;
@@ -65,7 +65,7 @@ export class Scheduler {
         jobs.push({
           name: entry.timer,
           data: { patientId: entry.patientId, timer: entry.timer, date, at: entry.at },
-          opts: { jobId: jobIdOf(entry.timer, entry.patientId, date), ...KEEP_FOR_DEDUP },
+          opts: { jobId: jobIdOf(entry.timer, entry.patientId, date), ...RETENTION },
         });
       } else {
         this.log.info(

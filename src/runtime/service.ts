@@ -28,7 +28,14 @@ import { drawingCharts } from '../../jobs/charts.ts';
 import { postCoachDigests, startCoachDigests } from '../../jobs/coach-digests.ts';
 import { createDeliveryWorker, type Deliver, Outbox } from '../../jobs/delivery.ts';
 import { startScheduleRepair } from '../../jobs/maintenance.ts';
-import { type DeliveryJob, QUEUES, type TimerJob } from '../../jobs/queues.ts';
+import {
+  type DeliveryJob,
+  globEscape,
+  jobIdOf,
+  jobIdsMatching,
+  QUEUES,
+  type TimerJob,
+} from '../../jobs/queues.ts';
 import { ScheduleStore } from '../../jobs/schedule-store.ts';
 import { runScheduler, Scheduler } from '../../jobs/scheduler.ts';
 import { createTimerWorker } from '../../jobs/timer-worker.ts';
@@ -111,10 +118,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const schedules = new ScheduleStore(redis, keyPrefix);
   const timersQueue = new Queue<TimerJob>(QUEUES.timers, { connection, prefix: queuePrefix });
   const outboxQueue = new Queue<DeliveryJob>(QUEUES.outbox, { connection, prefix: queuePrefix });
-  const outbox = new Outbox(outboxQueue, {
-    redis: storeRedis,
-    key: (recipient) => `${keyPrefix}outbox:{${recipient}}`,
-  });
+  const outbox = new Outbox(outboxQueue, redis);
   const token = config.telegramBotToken;
   const apiRoot = config.telegramApiRoot ? { apiRoot: config.telegramApiRoot } : {};
   const sender = token ? createTelegramSender({ token, ...apiRoot }) : undefined;
@@ -167,6 +171,10 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     },
     forget: async (patientId, keep) => {
       await outbox.forget(patientId, keep);
+      // Finished timer jobs name the patient in their id (timer|patient|date); queued ones are gone
+      // with the schedule, but a finished one is kept an hour.
+      for (const id of await jobIdsMatching(timersQueue, redis, `*|${globEscape(jobIdOf(patientId))}|*`))
+        await timersQueue.remove(id);
       await coaches.forgetPatient(patientId);
     },
     deliverExport: async (patientId, data) => {

@@ -3,15 +3,24 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { AuditEntry, Effect, InboundEvent, StepResult } from '../engine/events.ts';
 import { type PatientState, patientStateSchema } from '../engine/state.ts';
+import { decodeAudit, decodeRecord, encodeRecord, RecordFormatError } from './record-codec.ts';
 
 export const DEFAULT_PREFIX = 'bc:';
-/** How many processed event ids are remembered per patient for de-duplication. */
+/**
+ * How long a processed event id is remembered for de-duplication: longer than Telegram keeps an
+ * unconfirmed update (24 hours) and than any job retry, and short enough that a patient's record
+ * of ids stays a few hundred bytes.
+ */
+export const SEEN_WINDOW_MS = 2 * 24 * 3600 * 1000;
+/** At most this many ids are remembered per patient, whatever the window (a flood of events). */
 export const SEEN_LIMIT = 1000;
 const DEFAULT_MAX_ATTEMPTS = 100;
 
 export interface PatientKeys {
+  /** The state with the audit log appended (record-codec.ts). */
   state: string;
   seen: string;
+  /** Audit entries with no state record to carry them (older records, a state the step removed). */
   audit: string;
   /** Effects committed but not yet confirmed performed, by event id: replayed on redelivery. */
   pending: string;
@@ -167,8 +176,8 @@ export class PatientStore {
 
   async load(patientId: string): Promise<PatientState | null> {
     const key = this.keysOf(patientId).state;
-    const raw = await this.redis.get(key);
-    return raw === null ? null : parseState(key, raw, patientId);
+    const raw = await this.redis.getBuffer(key);
+    return raw === null ? null : readRecord(key, raw, patientId).state;
   }
 
   /**
@@ -199,10 +208,11 @@ export class PatientStore {
     let execSent = false;
     try {
       const [raw, seenAt] = await Promise.all([
-        this.redis.get(keys.state),
+        this.redis.getBuffer(keys.state),
         this.redis.zscore(keys.seen, event.id),
       ]);
-      const current = raw === null ? null : parseState(keys.state, raw, event.patientId);
+      const record = raw === null ? null : readRecord(keys.state, raw, event.patientId);
+      const current = record?.state ?? null;
       if (seenAt !== null) {
         // Processed before; if its effects were never confirmed performed, hand them out again.
         const pending = await this.redis.hget(keys.pending, event.id);
@@ -222,11 +232,15 @@ export class PatientStore {
       if (deletes) {
         tx.del(...Object.values(keys));
       } else {
-        if (next === null) tx.del(keys.state);
-        else tx.set(keys.state, JSON.stringify(next));
+        if (next !== null) tx.set(keys.state, encodeRecord(next, record?.audit ?? EMPTY, audits));
+        else {
+          // No record left to carry the entries: they go to the list, which outlives the state.
+          tx.del(keys.state);
+          if (audits.length > 0) tx.rpush(keys.audit, ...audits.map((entry) => JSON.stringify(entry)));
+        }
         tx.zadd(keys.seen, now, event.id);
+        tx.zremrangebyscore(keys.seen, '-inf', now - SEEN_WINDOW_MS);
         tx.zremrangebyrank(keys.seen, 0, -(SEEN_LIMIT + 1));
-        if (audits.length > 0) tx.rpush(keys.audit, ...audits);
         const outward = effects.filter((effect) => OUTWARD.has(effect.type));
         if (outward.length > 0) tx.hset(keys.pending, event.id, JSON.stringify(effects));
       }
@@ -252,26 +266,34 @@ export class PatientStore {
     return this.redis.hkeys(this.keysOf(patientId).pending);
   }
 
+  /** The state and the whole audit log (older records keep theirs in a list of its own). */
+  private async read(patientId: string): Promise<{ state: PatientState | null; audit: AuditEntry[] } | null> {
+    const keys = this.keysOf(patientId);
+    const replies = await this.redis.multi().getBuffer(keys.state).lrange(keys.audit, 0, -1).exec();
+    if (replies === null) throw new Error(`Reading patient ${patientId} was aborted`);
+    const [[stateError, raw], [auditError, listed]] = replies as [
+      [Error | null, Buffer | null],
+      [Error | null, string[]],
+    ];
+    if (stateError || auditError) throw stateError ?? auditError;
+    if (raw === null && listed.length === 0) return null;
+    const record = raw === null ? null : readRecord(keys.state, raw, patientId);
+    const audit = [
+      ...listed.map((entry) => parseStored(keys.audit, entry, auditEntrySchema)),
+      ...(record?.audit.length ? readAudit(keys.state, record.audit) : []),
+    ];
+    return { state: record?.state ?? null, audit };
+  }
+
   async auditLog(patientId: string): Promise<AuditEntry[]> {
-    const key = this.keysOf(patientId).audit;
-    const raws = await this.redis.lrange(key, 0, -1);
-    return raws.map((raw) => parseStored(key, raw, auditEntrySchema));
+    return (await this.read(patientId))?.audit ?? [];
   }
 
   /** Everything stored about a patient except the processed event ids; null when nothing is stored. */
   async exportPatient(patientId: string): Promise<PatientExport | null> {
-    const keys = this.keysOf(patientId);
-    const replies = await this.redis.multi().get(keys.state).lrange(keys.audit, 0, -1).exec();
-    if (replies === null) throw new Error(`Export of patient ${patientId} was aborted`);
-    const [[stateError, raw], [auditError, rawAudit]] = replies as [
-      [Error | null, string | null],
-      [Error | null, string[]],
-    ];
-    if (stateError || auditError) throw stateError ?? auditError;
-    if (raw === null && rawAudit.length === 0) return null;
-
-    const state = raw === null ? null : parseState(keys.state, raw, patientId);
-    const audit = rawAudit.map((entry) => parseStored(keys.audit, entry, auditEntrySchema));
+    const stored = await this.read(patientId);
+    if (stored === null) return null;
+    const { state, audit } = stored;
     const rows = (state?.days ?? []).map((day) => ({
       date: day.date,
       outcome: day.outcome,
@@ -288,10 +310,34 @@ export class PatientStore {
   }
 }
 
-function parseState(key: string, raw: string, patientId: string): PatientState {
-  const state = parseStored(key, raw, patientStateSchema);
+const EMPTY = Buffer.alloc(0);
+
+function readRecord(key: string, raw: Buffer, patientId: string): { state: PatientState; audit: Buffer } {
+  let decoded: ReturnType<typeof decodeRecord>;
+  try {
+    decoded = decodeRecord(raw);
+  } catch (error) {
+    if (error instanceof RecordFormatError) throw new CorruptRecordError(key, error.message);
+    throw error;
+  }
+  const result = patientStateSchema.safeParse(decoded.state);
+  if (!result.success) throw new CorruptRecordError(key, describeIssues(result.error));
+  const state = result.data;
   if (state.id !== patientId) throw new CorruptRecordError(key, `it holds the state of patient ${state.id}`);
-  return state;
+  return { state, audit: decoded.audit };
+}
+
+function readAudit(key: string, audit: Buffer): AuditEntry[] {
+  let entries: unknown[];
+  try {
+    entries = decodeAudit(audit);
+  } catch (error) {
+    if (error instanceof RecordFormatError) throw new CorruptRecordError(key, error.message);
+    throw error;
+  }
+  const result = z.array(auditEntrySchema).safeParse(entries);
+  if (!result.success) throw new CorruptRecordError(key, `audit log: ${describeIssues(result.error)}`);
+  return result.data;
 }
 
 /** Nothing reaches Redis that a later read would refuse. */
@@ -308,9 +354,9 @@ function checkStepState(state: PatientState, patientId: string): PatientState {
   return result.data;
 }
 
-function checkAuditEntry(entry: AuditEntry): string {
+function checkAuditEntry(entry: AuditEntry): AuditEntry {
   const result = auditEntrySchema.safeParse(entry);
   if (!result.success)
     throw new Error(`Step produced an invalid audit entry: ${describeIssues(result.error)}`);
-  return JSON.stringify(result.data);
+  return result.data;
 }

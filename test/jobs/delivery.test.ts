@@ -39,12 +39,12 @@ async function pipeline(behaviour: Parameters<typeof startFakeBotApi>[0]) {
     },
   );
   closers.push(
-    () => worker.close(),
+    () => worker.close(true),
     () => queue.obliterate({ force: true }),
     () => queue.close(),
     () => connection.quit(),
   );
-  return { queue, outbox: new Outbox(queue), blocked, fake };
+  return { queue, connection, worker, outbox: new Outbox(queue, connection), blocked, fake };
 }
 
 describe('delivery', () => {
@@ -106,8 +106,33 @@ describe('delivery', () => {
     for (let i = 0; i < 3; i++) await p.outbox.enqueue('same-key', 'tg:7', [{ text: 'once' }]);
     await vi.waitFor(() => expect(p.fake.stats.delivered).toBe(1));
     await p.outbox.enqueue('same-key', 'tg:7', [{ text: 'once' }]);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(p.fake.stats.delivered).toBe(1);
+    // The finished job is not what keeps it out: once it is gone, the idempotency key still does.
+    const [job] = await p.queue.getJobs(['completed']);
+    await job?.remove();
+    expect(await p.queue.getJobCounts('completed')).toEqual({ completed: 0 });
+    await p.outbox.enqueue('same-key', 'tg:7', [{ text: 'once' }]);
+    await p.outbox.enqueue('other-key', 'tg:7', [{ text: 'another' }]);
+    await vi.waitFor(() => expect(p.fake.stats.delivered).toBe(2));
+    expect(p.fake.messages().map((m) => m.text)).toEqual(['once', 'another']);
+  });
+
+  it('forgets a recipient’s queued and kept messages but the one it is told to keep', async () => {
+    const p = await pipeline({});
+    await p.worker.pause();
+    await p.outbox.enqueue('a', 'tg:7', [{ text: 'one' }]);
+    await p.outbox.enqueue('b', 'tg:7', [{ text: 'two' }]);
+    await p.outbox.enqueue('goodbye', 'tg:7', [{ text: 'bye' }]);
+    await p.outbox.enqueue('c', 'tg:70', [{ text: 'someone else' }]);
+
+    expect(await p.outbox.forget('tg:7', 'goodbye')).toBe(2);
+    const left = await p.queue.getJobs(['waiting']);
+    expect(left.map((j) => j.data.messages[0]?.text).sort()).toEqual(['bye', 'someone else']);
+    // Their idempotency keys went too; the kept message's stays.
+    const sent = await p.connection.keys(p.queue.toKey('sent:*'));
+    expect(sent.map((k) => decodeURIComponent(k.slice(p.queue.toKey('sent:').length))).sort()).toEqual([
+      'tg:70|c',
+      'tg:7|goodbye',
+    ]);
   });
 
   it('gives up at once on a user who blocked the bot and reports them', async () => {

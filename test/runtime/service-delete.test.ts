@@ -71,6 +71,11 @@ describe('/delete', () => {
       expect(kept.map((j) => j.data.messages.map((m) => m.text).join(' '))).toEqual([
         expect.stringMatching(/^Everything is deleted/),
       ]);
+      // Job ids lead with the recipient (URI-encoded): only the goodbye's job and its idempotency key.
+      const goodbye = kept[0]?.id ?? '(none)';
+      const queueKeys = await keysMentioning(encodeURIComponent('tg:8201'));
+      expect(queueKeys.length).toBeGreaterThan(0);
+      expect(queueKeys.filter((key) => !key.includes(goodbye))).toEqual([]);
       const queuedTimers = (await timers.getJobs(['waiting', 'delayed', 'prioritized'])).filter(
         (j) => j.data.patientId === 'tg:8201',
       );

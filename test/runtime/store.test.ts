@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import type { AuditEntry, Effect, InboundEvent, StepResult } from '../../src/engine/events.ts';
 import { type DayRecord, newPatient, type PatientState } from '../../src/engine/state.ts';
-import { keysOf, PatientStore, SEEN_LIMIT } from '../../src/runtime/store.ts';
+import { keysOf, PatientStore, SEEN_LIMIT, SEEN_WINDOW_MS } from '../../src/runtime/store.ts';
 import { useRedis } from '../support/redis.ts';
 
 const fixture = useRedis();
@@ -220,7 +220,8 @@ describe('PatientStore', () => {
     await store.apply(textEvent('e2', 'tg:2'), addDay({ date: '2024-01-01' }, [], 'tg:2'), NOW);
     // The platform adapter's bookkeeping (Telegram question message ids) goes too.
     await fixture.redis.hset(keysOf(PATIENT, prefix).platform, 'q1', '17');
-    expect(await keysUnder(fixture.redis, `${prefix}{${PATIENT}}`)).toHaveLength(4);
+    // State (its audit log inside), seen ids, platform.
+    expect(await keysUnder(fixture.redis, `${prefix}{${PATIENT}}`)).toHaveLength(3);
 
     const result = await store.apply(
       textEvent('e3'),
@@ -254,10 +255,26 @@ describe('PatientStore', () => {
     expect(await fixture.redis.zrange(keysOf(PATIENT, prefix).seen, 0, -1)).toEqual(['e1', 'e2']);
   });
 
+  it('forgets processed event ids older than the window', async () => {
+    const prefix = fixture.prefix();
+    const seenKey = keysOf(PATIENT, prefix).seen;
+    await fixture.redis.zadd(
+      seenKey,
+      NOW - SEEN_WINDOW_MS - 1,
+      'too-old',
+      NOW - SEEN_WINDOW_MS + 1,
+      'recent',
+    );
+
+    await new PatientStore(fixture.redis, { prefix }).apply(textEvent('new'), answerStartBack, NOW);
+
+    expect(await fixture.redis.zrange(seenKey, 0, -1)).toEqual(['recent', 'new']);
+  });
+
   it('keeps only the newest processed event ids', async () => {
     const prefix = fixture.prefix();
     const seenKey = keysOf(PATIENT, prefix).seen;
-    const old = Array.from({ length: SEEN_LIMIT }, (_, i) => [i, `old-${i}`]).flat();
+    const old = Array.from({ length: SEEN_LIMIT }, (_, i) => [NOW - SEEN_LIMIT + i, `old-${i}`]).flat();
     await fixture.redis.zadd(seenKey, ...old);
 
     await new PatientStore(fixture.redis, { prefix }).apply(textEvent('new'), answerStartBack, NOW);

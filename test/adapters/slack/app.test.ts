@@ -197,7 +197,7 @@ describe('Slack over HTTP, through the real Bolt app and Web API client', () => 
       const opts = {
         teams,
         store,
-        outbox: new Outbox(queue),
+        outbox: new Outbox(queue, connection),
         content: realContent(),
         locale: 'en' as const,
         log: pino({ level: 'silent' }),

@@ -1,0 +1,128 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { AuditEntry } from '../../src/engine/events.ts';
+import { newPatient, type PatientState } from '../../src/engine/state.ts';
+import { decodeAudit, decodeRecord, encodeRecord } from '../../src/runtime/record-codec.ts';
+import { keysOf, PatientStore } from '../../src/runtime/store.ts';
+import { realContent } from '../support/content.ts';
+import { type CheckIn, SimPatient } from '../support/patient.ts';
+import { useRedis } from '../support/redis.ts';
+import { seeded } from '../support/service.ts';
+
+const fixture = useRedis();
+const EMPTY = Buffer.alloc(0);
+
+/** A patient after `days` days of check-ins through the engine: mostly done, now and then a flare-up. */
+function history(days: number, seed = 7): { state: PatientState; audit: AuditEntry[] } {
+  const random = seeded(seed);
+  const sim = new SimPatient(realContent(), { id: 'tg:1000000001' }).onboard();
+  for (let d = 0; d < days; d++) {
+    const r = random();
+    const checkIn: CheckIn = {
+      outcome: r < 0.08 ? 'skipped' : r < 0.2 ? 'partly' : 'done',
+      pain: random() < 0.05 ? 7 : random() < 0.5 ? 2 : 3,
+      difficulty: random() < 0.4 ? 'too_easy' : 'about_right',
+      painDuring: random() < 0.8 ? 'none' : 'mild',
+    };
+    sim.day(checkIn);
+    sim.advanceTo('20:00');
+    sim.timer('checkin_reminder');
+  }
+  const audit = sim.effects.flatMap((e) => (e.type === 'audit' ? [e.entry] : []));
+  return { state: sim.state as PatientState, audit };
+}
+
+describe('patient records', () => {
+  it('give back exactly the state and audit log of 90 days of check-ins, in under 3 KB', () => {
+    const { state, audit } = history(90);
+    expect(state.days).toHaveLength(90);
+
+    const record = encodeRecord(state, EMPTY, audit);
+    const decoded = decodeRecord(record);
+
+    expect(decoded.state).toStrictEqual(state);
+    expect(decodeAudit(decoded.audit)).toStrictEqual(audit);
+    expect(decoded.legacy).toBe(false);
+    // As JSON the same state and log take about 60 KB.
+    expect(JSON.stringify(state).length + JSON.stringify(audit).length).toBeGreaterThan(40_000);
+    expect(record.length).toBeLessThan(3072);
+  });
+
+  it('carry the audit part over byte for byte when a step adds no entries, and append when it does', () => {
+    const { state, audit } = history(10);
+    const first = decodeRecord(encodeRecord(state, EMPTY, audit.slice(0, -1)));
+    const same = decodeRecord(encodeRecord(state, first.audit, []));
+    expect(same.audit.equals(first.audit)).toBe(true);
+
+    const appended = decodeRecord(encodeRecord(state, first.audit, audit.slice(-1)));
+    expect(decodeAudit(appended.audit)).toStrictEqual(audit);
+  });
+
+  it('round-trip any check-in history (property)', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 1, max: 10_000 }), (days, seed) => {
+        const { state, audit } = history(days, seed);
+        const decoded = decodeRecord(encodeRecord(state, EMPTY, audit));
+        expect(decoded.state).toStrictEqual(state);
+        expect(decodeAudit(decoded.audit)).toStrictEqual(audit);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('read the plain JSON state of earlier versions', () => {
+    const state = newPatient('tg:5', 'en', 0);
+    expect(decodeRecord(Buffer.from(JSON.stringify(state)))).toStrictEqual({
+      state,
+      audit: EMPTY,
+      legacy: true,
+    });
+  });
+
+  it('refuse what is not a record, saying why', () => {
+    const good = encodeRecord(newPatient('tg:5', 'en', 0), EMPTY, []);
+    expect(() => decodeRecord(Buffer.from([2, 0, 0, 0, 0]))).toThrow('not a record of a known version');
+    expect(() => decodeRecord(good.subarray(0, good.length - 3))).toThrow('the state part is cut short');
+    expect(() => decodeRecord(Buffer.from([1, 0, 0, 0, 2, 0xff, 0xff]))).toThrow('the state does not unpack');
+    const lying = Buffer.from(good);
+    lying.writeUInt32BE(10_000, 1);
+    expect(() => decodeRecord(lying)).toThrow('the state part is cut short');
+    expect(() => decodeRecord(Buffer.from('{oops'))).toThrow('not valid JSON');
+  });
+});
+
+describe('the store with records of earlier versions', () => {
+  it('reads a JSON state and its audit list, then keeps both readable after the next step', async () => {
+    const prefix = fixture.prefix();
+    const keys = keysOf('tg:5', prefix);
+    const old = newPatient('tg:5', 'en', 0);
+    const oldEntry: AuditEntry = { at: 1, kind: 'consent', detail: { given: true } };
+    await fixture.redis.set(keys.state, JSON.stringify(old));
+    await fixture.redis.rpush(keys.audit, JSON.stringify(oldEntry));
+    const store = new PatientStore(fixture.redis, { prefix });
+
+    expect(await store.load('tg:5')).toStrictEqual(old);
+    const newEntry: AuditEntry = { at: 2, kind: 'status', detail: { status: 'onboarding' } };
+    await store.apply(
+      { id: 'e1', patientId: 'tg:5', kind: 'text', text: 'hi' },
+      (state) => ({
+        state: { ...(state as PatientState), status: 'onboarding' },
+        effects: [{ type: 'audit', entry: newEntry }],
+      }),
+      3,
+    );
+
+    expect((await fixture.redis.getBuffer(keys.state))?.[0]).toBe(1);
+    expect((await store.load('tg:5'))?.status).toBe('onboarding');
+    expect(await store.auditLog('tg:5')).toStrictEqual([oldEntry, newEntry]);
+  });
+
+  it('names the key of a record that does not unpack', async () => {
+    const prefix = fixture.prefix();
+    const key = keysOf('tg:6', prefix).state;
+    await fixture.redis.set(key, Buffer.from([1, 0, 0, 0, 2, 0xff, 0xff]));
+    await expect(new PatientStore(fixture.redis, { prefix }).load('tg:6')).rejects.toThrow(
+      `Stored value at ${key} is invalid: the state does not unpack`,
+    );
+  });
+});
