@@ -63,6 +63,9 @@ const rolesSchema = z
 const positiveInt = (max: number) =>
   z.string().regex(/^\d+$/).transform(Number).pipe(z.int().min(1).max(max));
 
+/** The token unlocks retrying, cleaning and emptying the queues, so it must be too long to guess. */
+export const ADMIN_TOKEN_MIN_CHARS = 16;
+
 const VARIABLES = {
   REDIS_URL: variable(z.string().refine(isRedisUrl).optional(), 'expected a redis:// or rediss:// URL', true),
   LOG_LEVEL: variable(z.enum(LOG_LEVELS).default('info'), `expected one of ${LOG_LEVELS.join(', ')}`, false),
@@ -181,6 +184,11 @@ const VARIABLES = {
     'expected a TCP port for /healthz and /metrics (0 picks a free one)',
     false,
   ),
+  ADMIN_TOKEN: variable(
+    z.string().min(ADMIN_TOKEN_MIN_CHARS).regex(/^\S+$/).optional(),
+    `expected ${ADMIN_TOKEN_MIN_CHARS} or more characters without whitespace (e.g. openssl rand -hex 32)`,
+    true,
+  ),
   COACHES: variable(
     z
       .string()
@@ -226,6 +234,8 @@ export interface Config {
   slackAppToken: string | undefined;
   /** Where /healthz and /metrics listen; off when unset. */
   opsPort: number | undefined;
+  /** Set (with opsPort): the queue dashboard at /admin/queues, for requests carrying this token. */
+  adminToken: string | undefined;
   /** Coaches' own chats (and zones); each gets an invite code for their roster. */
   coaches: CoachConfig[];
   /** The Web API root for Slack (GovSlack, tests); Slack's own when unset. */
@@ -304,6 +314,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     slackAppToken: raw.SLACK_APP_TOKEN,
     coaches: raw.COACHES ?? [],
     opsPort: raw.OPS_PORT,
+    adminToken: raw.ADMIN_TOKEN,
     slackApiUrl: raw.SLACK_API_URL,
     slackPort: raw.SLACK_PORT,
     slackOAuth:

@@ -1,6 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
+import {
+  ADMIN_PREFIX,
+  ADMIN_REALM,
+  carriesToken,
+  createDashboard,
+  crossSiteWrite,
+} from './admin-dashboard.ts';
 import type { Metrics } from './metrics.ts';
 
 export interface Health {
@@ -8,15 +16,37 @@ export interface Health {
   checks: Record<string, string>;
 }
 
-/** `/healthz` (200 or 503 with the checks) and `/metrics` (Prometheus text) for an operator. */
+/**
+ * `/healthz` (200 or 503 with the checks) and `/metrics` (Prometheus text) for an operator, and with
+ * `admin` the queue dashboard under `/admin/queues` for whoever has the token.
+ */
 export async function startOpsServer(opts: {
   port: number;
   metrics: Metrics;
   health: () => Promise<Health>;
   log: Logger;
+  admin?: { token: string; queues: { timers: Queue; outbox: Queue } };
 }): Promise<{ port: number; stop(): Promise<void> }> {
+  const { admin, log } = opts;
+  const dashboard =
+    admin &&
+    createDashboard(admin.queues, (error) => log.error({ err: error }, 'queue dashboard request failed'));
   const server: Server = createServer((req, res) => {
-    const path = (req.url ?? '').split('?')[0];
+    const path = (req.url ?? '').split('?')[0] ?? '';
+    if (admin && dashboard && (path === ADMIN_PREFIX || path.startsWith(`${ADMIN_PREFIX}/`))) {
+      if (!carriesToken(req.headers.authorization, admin.token)) {
+        res
+          .writeHead(401, { 'www-authenticate': `Basic realm="${ADMIN_REALM}"`, 'cache-control': 'no-store' })
+          .end();
+        return;
+      }
+      if (crossSiteWrite(req)) {
+        res.writeHead(403).end();
+        return;
+      }
+      dashboard(req, res);
+      return;
+    }
     const answer = async () => {
       if (req.method === 'GET' && path === '/metrics') {
         const body = await opts.metrics.registry.metrics();
@@ -33,7 +63,7 @@ export async function startOpsServer(opts: {
       res.writeHead(404).end();
     };
     answer().catch((error: unknown) => {
-      opts.log.error({ err: error, path }, 'ops request failed');
+      log.error({ err: error, path }, 'ops request failed');
       if (!res.headersSent) res.writeHead(500).end();
       else res.end();
     });
@@ -43,7 +73,7 @@ export async function startOpsServer(opts: {
     server.listen(opts.port, () => resolve());
   });
   const port = (server.address() as AddressInfo).port;
-  opts.log.info({ port }, 'health and metrics');
+  log.info({ port, dashboard: Boolean(admin) }, 'health and metrics');
   return {
     port,
     stop: () =>

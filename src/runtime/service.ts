@@ -56,7 +56,7 @@ export interface Service {
   webhookPort?: number;
   /** The port Slack's HTTP mode listens on. */
   slackPort?: number;
-  /** Where /healthz and /metrics listen, when OPS_PORT is set. */
+  /** Where /healthz, /metrics (and with ADMIN_TOKEN /admin/queues) listen, when OPS_PORT is set. */
   opsPort?: number;
   /** Runs the coaches' weekly digest now (the scheduler runs it every quarter hour). */
   runCoachDigests(): Promise<number>;
@@ -363,6 +363,9 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
           port: config.opsPort,
           metrics,
           log,
+          ...(config.adminToken
+            ? { admin: { token: config.adminToken, queues: { timers: timersQueue, outbox: outboxQueue } } }
+            : {}),
           health: async () => {
             const checks: Record<string, string> = {};
             checks.redis = await storeRedis.ping().then(
@@ -376,6 +379,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
             return { ok: Object.values(checks).every((c) => c === 'ok'), checks };
           },
         });
+  if (config.adminToken && !ops) log.warn('ADMIN_TOKEN is set but OPS_PORT is not, so there is no dashboard');
   log.info({ roles: config.roles }, 'service started');
 
   return {

@@ -33,6 +33,7 @@ describe('loadConfig', () => {
       slackOAuth: undefined,
       coaches: [],
       opsPort: undefined,
+      adminToken: undefined,
       telegramRatePerSecond: 30,
       deliveryConcurrency: 20,
       jobLockSeconds: 30,
@@ -62,6 +63,7 @@ describe('loadConfig', () => {
       SLACK_STATE_SECRET: 'state-secret-0123456789',
       COACHES: 'tg:4242@Europe/Berlin, sl:T01:U02',
       OPS_PORT: '9464',
+      ADMIN_TOKEN: 'an-admin-token-0123456789',
       REDIS_PREFIX: 'coach-eu',
       ROLES: 'worker, scheduler',
       TELEGRAM_API_ROOT: 'http://127.0.0.1:8081',
@@ -99,6 +101,7 @@ describe('loadConfig', () => {
         { id: 'sl:T01:U02', timezone: 'UTC' },
       ],
       opsPort: 9464,
+      adminToken: 'an-admin-token-0123456789',
       telegramRatePerSecond: 100,
       deliveryConcurrency: 50,
       jobLockSeconds: 30,
@@ -137,6 +140,8 @@ describe('loadConfig', () => {
     ['SLACK_BOT_TOKEN', 'xoxp-hunter2', 'expected a token starting with xoxb-'],
     ['SLACK_APP_TOKEN', 'xoxb-hunter2', 'expected a token starting with xapp-'],
     ['SLACK_SIGNING_SECRET', 'hunter2 with spaces', 'expected a value without whitespace'],
+    ['ADMIN_TOKEN', 'hunter2-short', 'expected 16 or more characters without whitespace'],
+    ['ADMIN_TOKEN', 'hunter2 hunter2 hunter2', 'expected 16 or more characters without whitespace'],
   ])('rejects a bad secret %s in one line without echoing it', (name, value, expected) => {
     const error = configErrorOf({ [name]: value });
 

@@ -44,6 +44,10 @@ describe('health and metrics', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ ok: true, checks: { redis: 'ok', timers: 'ok', outbox: 'ok' } });
     expect((await ops('/nothing')).status).toBe(404);
+    // Without ADMIN_TOKEN there is no dashboard, not even a login prompt.
+    const admin = await ops('/admin/queues');
+    expect(admin.status).toBe(404);
+    expect(admin.headers.get('www-authenticate')).toBeNull();
   });
 
   it('shows the counters moving during a patient’s journey', async () => {
