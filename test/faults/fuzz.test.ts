@@ -117,11 +117,13 @@ describe(`fuzzed inbound events (${EVENTS.toLocaleString('en')})`, () => {
       { numRuns: EVENTS, seed: 20261123 },
     );
     let refused = 0;
+    let redelivered = 0;
     const latest = new Map<string, OutboundMessage>();
     for (const [i, [patient, payload, advance]] of samples.entries()) {
       now += advance;
       // Some events repeat an earlier id: a redelivery must change nothing.
       const id = i % 97 === 0 && i > 0 ? `fuzz-${i - 1}` : `fuzz-${i}`;
+      if (id !== `fuzz-${i}`) redelivered++;
       const patientId = `tg:${patient}`;
       let input: Record<string, unknown> = { ...payload };
       if ('kind' in payload && payload.kind === 'tap') {
@@ -152,7 +154,10 @@ describe(`fuzzed inbound events (${EVENTS.toLocaleString('en')})`, () => {
     // The fuzz reaches past the first question: some patients are set up or further, some held.
     const statuses = new Set<string>();
     for (let p = 1; p <= PATIENTS; p++) statuses.add((await store.load(`tg:${p}`))?.status ?? 'deleted');
-    console.log(`statuses after fuzzing: ${[...statuses].sort().join(', ')}`);
+    console.log(
+      `fuzz: ${samples.length} events to ${PATIENTS} patients, ${refused} refused as invalid, ` +
+        `${redelivered} redelivered ids; statuses reached: ${[...statuses].sort().join(', ')}`,
+    );
     expect(statuses.size).toBeGreaterThanOrEqual(3);
     expect(statuses).toContain('active');
     for (let p = 1; p <= PATIENTS; p++) {

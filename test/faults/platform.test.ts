@@ -55,7 +55,9 @@ describe('the platform answering 429 (10 %), 500 (5 %) and not at all (1 %)', ()
     expect(fake.stats.sentDuringRetryAfter).toBe(0);
     console.log(
       `faults injected: ${fake.stats.status429} × 429, ${fake.stats.status500} × 500, ${fake.stats.timeouts} timeouts; ` +
-        `${fake.stats.delivered} delivered to ${PATIENTS} chats`,
+        `${fake.stats.delivered} delivered to ${PATIENTS} chats: ` +
+        `${PATIENTS - fake.stats.deliveredPerChat.size} lost, ${fake.stats.delivered - fake.stats.deliveredPerChat.size} duplicates, ` +
+        `${fake.stats.sentDuringRetryAfter} sent during a retry_after`,
     );
   }, 300_000);
 });

@@ -61,6 +61,13 @@ describe('Redis restarted mid-stream (AOF, fsync always)', () => {
     await vi.waitFor(async () => expect(await check.ping()).toBe('PONG'));
     const next = await day(user, clock, { pain: 4, difficulty: 'about_right', painDuring: 'none' });
     expect(next).toMatch(/Thanks for checking in/);
-    expect((await new PatientStore(check).load('tg:8301'))?.days.map((d) => d.pain)).toEqual([5, 4]);
+    const pains = (await new PatientStore(check).load('tg:8301'))?.days.map((d) => d.pain);
+    const thanks = user.texts().filter((t) => /Thanks for checking in/.test(t)).length;
+    console.log(
+      `Redis SIGKILLed once after a confirmed check-in (AOF, fsync always): ${state?.days.length ?? 0} of 1 ` +
+        `confirmed check-ins survived the restart, ${pains?.length ?? 0} days recorded after the next day’s check-in ` +
+        `(pain ${pains?.join(', ')}), ${thanks} check-in confirmations sent for 2 check-ins`,
+    );
+    expect(pains).toEqual([5, 4]);
   });
 });

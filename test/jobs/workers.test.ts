@@ -1,9 +1,8 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { Queue } from 'bullmq';
 import { pino } from 'pino';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { Outbox } from '../../jobs/delivery.ts';
-import { type DeliveryJob, QUEUES, type TimerJob } from '../../jobs/queues.ts';
+import { QUEUES, type TimerJob } from '../../jobs/queues.ts';
 import { ScheduleStore } from '../../jobs/schedule-store.ts';
 import { Scheduler } from '../../jobs/scheduler.ts';
 import type { PatientState } from '../../src/engine/state.ts';
@@ -13,6 +12,7 @@ import { realContent } from '../support/content.ts';
 import { type FakeBotApi, startFakeBotApi } from '../support/fake-bot-api.ts';
 import { SimPatient } from '../support/patient.ts';
 import { useRedis } from '../support/redis.ts';
+import { exited, startWorkerProcess } from '../support/worker-process.ts';
 
 const redisFixture = useRedis();
 const children: ChildProcess[] = [];
@@ -30,32 +30,11 @@ afterAll(async () => {
 
 const freshPrefix = () => redisFixture.prefix().replace(/[^A-Za-z0-9_-]/g, '');
 
-/** A worker process exactly as an operator starts one: `npm start` with ROLES=worker. */
-function startWorker(prefix: string, apiRoot: string, extra: Record<string, string> = {}): ChildProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOME: process.env.HOME ?? '',
-      REDIS_URL: redisFixture.url,
-      REDIS_PREFIX: prefix,
-      ROLES: 'worker',
-      TELEGRAM_BOT_TOKEN: '123:workers',
-      TELEGRAM_API_ROOT: apiRoot,
-      TELEGRAM_RATE_PER_SECOND: '1000',
-      LOG_LEVEL: 'warn',
-      ...extra,
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
+function startWorker(prefix: string, apiRoot: string): ChildProcess {
+  const child = startWorkerProcess({ redisUrl: redisFixture.url, prefix, apiRoot });
   children.push(child);
   return child;
 }
-
-const exited = (child: ChildProcess) =>
-  new Promise<number | null>((resolve) => {
-    if (child.exitCode !== null) resolve(child.exitCode);
-    else child.once('exit', (code) => resolve(code));
-  });
 
 /** An active patient ready for today's push: onboarded through the engine, cloned per chat. */
 function activePatients(count: number, now: number): PatientState[] {
@@ -108,54 +87,4 @@ describe('worker processes', () => {
     for (const w of workers) w.kill('SIGTERM');
     expect(await Promise.all(workers.map(exited))).toEqual([0, 0]);
   }, 90_000);
-
-  it('a worker SIGKILLed while delivering 10,000 pushes: after a restart every push is delivered, duplicates ≤ concurrency', async () => {
-    fake = await startFakeBotApi({ recordMessages: false });
-    const prefix = freshPrefix();
-    const outboxQueue = new Queue<DeliveryJob>(QUEUES.outbox, {
-      connection: redisFixture.redis,
-      prefix: `{${prefix}q}`,
-    });
-    queues.push(outboxQueue);
-    const outbox = new Outbox(outboxQueue);
-    const total = 10_000;
-    const concurrency = 20;
-    for (let start = 0; start < total; start += 500) {
-      await Promise.all(
-        Array.from({ length: 500 }, (_, i) =>
-          outbox.enqueue(`push-${start + i}`, `tg:${start + i}`, [{ text: `Today’s session #${start + i}` }]),
-        ),
-      );
-    }
-    const settings = { DELIVERY_CONCURRENCY: String(concurrency), JOB_LOCK_SECONDS: '2' };
-    const first = startWorker(prefix, fake.apiRoot, settings);
-    await vi.waitFor(() => expect(fake?.stats.delivered).toBeGreaterThan(total / 4), {
-      timeout: 60_000,
-      interval: 50,
-    });
-    first.kill('SIGKILL');
-    await exited(first);
-    const deliveredAtKill = fake.stats.delivered;
-    expect(deliveredAtKill).toBeLessThan(total);
-
-    const second = startWorker(prefix, fake.apiRoot, settings);
-    await vi.waitFor(() => expect(fake?.stats.deliveredPerChat.size).toBe(total), {
-      timeout: 120_000,
-      interval: 200,
-    });
-    await vi.waitFor(
-      async () => expect((await outboxQueue.getJobCounts('completed')).completed).toBe(total),
-      {
-        timeout: 30_000,
-      },
-    );
-    const duplicates = fake.stats.delivered - total;
-    console.info(
-      `SIGKILL after ${deliveredAtKill} of ${total} deliveries; duplicates after restart: ${duplicates}`,
-    );
-    expect(duplicates).toBeGreaterThanOrEqual(0);
-    expect(duplicates).toBeLessThanOrEqual(concurrency);
-    second.kill('SIGTERM');
-    expect(await exited(second)).toBe(0);
-  }, 240_000);
 });

@@ -1,0 +1,85 @@
+import type { ChildProcess } from 'node:child_process';
+import { Queue } from 'bullmq';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { Outbox } from '../../jobs/delivery.ts';
+import { type DeliveryJob, QUEUES } from '../../jobs/queues.ts';
+import { type FakeBotApi, startFakeBotApi } from '../support/fake-bot-api.ts';
+import { useRedis } from '../support/redis.ts';
+import { exited, startWorkerProcess } from '../support/worker-process.ts';
+
+const redisFixture = useRedis();
+const children: ChildProcess[] = [];
+const queues: Queue[] = [];
+let fake: FakeBotApi | undefined;
+
+afterEach(async () => {
+  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
+  await fake?.stop();
+});
+afterAll(async () => {
+  for (const q of queues) await q.obliterate({ force: true }).catch(() => undefined);
+  await Promise.all(queues.map((q) => q.close()));
+});
+
+describe('a worker killed mid-delivery', () => {
+  it('a worker SIGKILLed while delivering 10,000 pushes: after a restart every push is delivered, duplicates ≤ concurrency', async () => {
+    fake = await startFakeBotApi({ recordMessages: false });
+    const prefix = redisFixture.prefix().replace(/[^A-Za-z0-9_-]/g, '');
+    const outboxQueue = new Queue<DeliveryJob>(QUEUES.outbox, {
+      connection: redisFixture.redis,
+      prefix: `{${prefix}q}`,
+    });
+    queues.push(outboxQueue);
+    const outbox = new Outbox(outboxQueue, redisFixture.redis);
+    const total = 10_000;
+    const concurrency = 20;
+    for (let start = 0; start < total; start += 500) {
+      await Promise.all(
+        Array.from({ length: 500 }, (_, i) =>
+          outbox.enqueue(`push-${start + i}`, `tg:${start + i}`, [{ text: `Today’s session #${start + i}` }]),
+        ),
+      );
+    }
+    const worker = () => {
+      const child = startWorkerProcess({
+        redisUrl: redisFixture.url,
+        prefix,
+        apiRoot: (fake as FakeBotApi).apiRoot,
+        env: { DELIVERY_CONCURRENCY: String(concurrency), JOB_LOCK_SECONDS: '2' },
+      });
+      children.push(child);
+      return child;
+    };
+    const first = worker();
+    await vi.waitFor(() => expect(fake?.stats.delivered).toBeGreaterThan(total / 4), {
+      timeout: 60_000,
+      interval: 50,
+    });
+    first.kill('SIGKILL');
+    await exited(first);
+    const deliveredAtKill = fake.stats.delivered;
+    expect(deliveredAtKill).toBeLessThan(total);
+
+    const second = worker();
+    await vi.waitFor(() => expect(fake?.stats.deliveredPerChat.size).toBe(total), {
+      timeout: 120_000,
+      interval: 200,
+    });
+    await vi.waitFor(
+      async () => expect((await outboxQueue.getJobCounts('completed')).completed).toBe(total),
+      {
+        timeout: 30_000,
+      },
+    );
+    const duplicates = fake.stats.delivered - total;
+    console.log(
+      `worker SIGKILL: ${total} pushes, ${deliveredAtKill} delivered before the kill, ` +
+        `${fake.stats.deliveredPerChat.size} chats reached after the restart (${total - fake.stats.deliveredPerChat.size} lost), ` +
+        `${fake.stats.delivered} sendMessage calls answered ok, ${duplicates} duplicates, concurrency ${concurrency}`,
+    );
+    expect(duplicates).toBeGreaterThanOrEqual(0);
+    expect(duplicates).toBeLessThanOrEqual(concurrency);
+    second.kill('SIGTERM');
+    expect(await exited(second)).toBe(0);
+  }, 240_000);
+});
