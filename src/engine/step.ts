@@ -1,6 +1,6 @@
 import { mentionsEmergency } from '../clinical/redFlags.ts';
 import type { Content } from '../content/content.ts';
-import { isValidZone } from '../time/local.ts';
+import { addDays, isValidZone } from '../time/local.ts';
 import { runCoachAction } from './coach.ts';
 import { runCommand } from './commands.ts';
 import type { InboundEvent, StepResult } from './events.ts';
@@ -155,5 +155,26 @@ export function step(
       break;
   }
   const deleted = turn.effects.some((e) => e.type === 'delete');
+  if (!deleted) forgetWhatIsNoLongerNeeded(turn.state, turn.today);
   return { state: deleted ? null : turn.state, effects: turn.effects };
+}
+
+/** Level changes stay in the state this long: the weekly summaries and /progress look no further back. */
+export const LEVEL_CHANGES_KEPT_DAYS = 35;
+
+/**
+ * The state keeps what the coaching needs, and no more: every patient's record is stored for as long
+ * as they use Backcoach. When a day's drills were pushed and reminded only guards that day against a
+ * second push, so past days drop those times; level changes older than five weeks are still in the
+ * audit log, with their reasons, and leave the state.
+ */
+function forgetWhatIsNoLongerNeeded(state: PatientState, today: string): void {
+  for (const day of state.days) {
+    if (day.date >= today) continue;
+    delete day.pushedAt;
+    delete day.remindedAt;
+  }
+  const since = addDays(today, -LEVEL_CHANGES_KEPT_DAYS);
+  if (state.levelChanges.some((c) => c.date < since))
+    state.levelChanges = state.levelChanges.filter((c) => c.date >= since);
 }

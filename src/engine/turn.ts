@@ -77,8 +77,12 @@ export class Turn {
     this.effects.push({ type: 'alert_coach', alert, reason });
   }
 
+  /**
+   * Audit entries are timed to the second: enough to order and date what happened, and the
+   * milliseconds would be most of what a patient's stored audit log costs (record-codec.ts).
+   */
   audit(kind: AuditEntry['kind'], detail: Record<string, unknown>): void {
-    this.effects.push({ type: 'audit', entry: { at: this.now, kind, detail } });
+    this.effects.push({ type: 'audit', entry: { at: this.now - (this.now % 1000), kind, detail } });
   }
 
   /** Pushes follow the status: on while active, removed otherwise. */

@@ -1,29 +1,39 @@
+import { createHash } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { AuditEntry } from '../engine/events.ts';
 import type { PatientState } from '../engine/state.ts';
 import { AUDIT_DICTIONARY, STATE_DICTIONARY } from './record-dictionaries.ts';
 
 /**
- * How a patient's record sits in Redis. A patient's history is most of what Backcoach stores (DESIGN
- * §7 asks for ≤ 3 KB a patient after 90 days), and as JSON ninety days of check-ins take 40 KB. So
- * the record is the state in a compact form (day records and level changes as tuples), deflated
- * against a dictionary of a typical record, followed by the audit log deflated the same way. The
- * audit part is kept as it is unless the step adds entries, so an ordinary step never re-packs it.
+ * How a patient's record sits in Redis. A patient's history is most of what Backcoach stores (the
+ * target is ≤ 3 KB a patient after 90 days), and as JSON ninety days of check-ins take 40 KB. So the
+ * record is the state in a compact form (day records and level changes as tuples), deflated against
+ * a dictionary of a typical record; then the ids of the events processed lately, for
+ * de-duplication; then the audit log, deflated the same way. The audit part is kept as it is unless
+ * the step adds entries, so an ordinary step never re-packs it.
  *
- * Layout: one version byte (1), the state part's length (4 bytes, big-endian), the state part, the
- * audit part (empty when there are no entries). A record that starts with `{` is the plain JSON
- * state of earlier versions, still read as such.
+ * Layout: version byte (1); the state part's length (4 bytes) and the seen part's (2 bytes),
+ * big-endian; the state part; the seen part, 12 bytes an event (the first 8 bytes of the SHA-256
+ * of its id, the second it was processed); the audit part (empty without entries). A record that
+ * starts with `{` is the plain JSON state of earlier versions, still read as such.
  */
 const VERSION = 1;
-const HEADER = 5;
-const LEVEL = 6;
+const HEADER = 7;
+/** Records are small and written once per step: the best compression costs little here. */
+const LEVEL = 9;
+const SEEN_ENTRY = 12;
+const SEEN_HASH = 8;
+
+/** Processed event ids (hashed) and the second each was processed. */
+export type SeenIds = Map<string, number>;
 
 export interface DecodedRecord {
   /** The state as stored, still to be validated by the caller's schema. */
   state: unknown;
+  seen: SeenIds;
   /** The audit part as stored, to carry over unchanged when a step adds no entries. */
   audit: Buffer;
-  /** A plain JSON state of an earlier version; its audit log is in the separate list. */
+  /** A plain JSON state of an earlier version: its audit log and event ids are in keys of their own. */
   legacy: boolean;
 }
 
@@ -31,45 +41,79 @@ export class RecordFormatError extends Error {
   override name = 'RecordFormatError';
 }
 
+/** How an event id is remembered: short, and it says nothing about the patient. */
+export function seenIdOf(eventId: string): string {
+  return createHash('sha256').update(eventId).digest().subarray(0, SEEN_HASH).toString('base64');
+}
+
 export function decodeRecord(raw: Buffer): DecodedRecord {
-  if (raw[0] === 0x7b /* { */) return { state: parseJson(raw.toString('utf8')), audit: EMPTY, legacy: true };
+  if (raw[0] === 0x7b /* { */)
+    return { state: parseJson(raw.toString('utf8')), seen: new Map(), audit: EMPTY, legacy: true };
   if (raw[0] !== VERSION || raw.length < HEADER)
     throw new RecordFormatError('not a record of a known version');
   const stateLength = raw.readUInt32BE(1);
-  if (HEADER + stateLength > raw.length) throw new RecordFormatError('the state part is cut short');
-  const packed = inflate(raw.subarray(HEADER, HEADER + stateLength), STATE_DICTIONARY, 'the state');
-  return {
-    state: expandState(parseJson(packed)),
-    audit: raw.subarray(HEADER + stateLength),
-    legacy: false,
-  };
+  const seenLength = raw.readUInt16BE(5);
+  const seenStart = HEADER + stateLength;
+  const auditStart = seenStart + seenLength;
+  if (auditStart > raw.length || seenLength % SEEN_ENTRY !== 0)
+    throw new RecordFormatError('the state part is cut short');
+  const packed = inflate(raw.subarray(HEADER, seenStart), STATE_DICTIONARY, 'the state');
+  const seen: SeenIds = new Map();
+  for (let at = seenStart; at < auditStart; at += SEEN_ENTRY) {
+    seen.set(raw.subarray(at, at + SEEN_HASH).toString('base64'), raw.readUInt32BE(at + SEEN_HASH));
+  }
+  return { state: expandState(parseJson(packed)), seen, audit: raw.subarray(auditStart), legacy: false };
 }
 
 /** The audit entries of a record's audit part, oldest first (not yet validated). */
 export function decodeAudit(audit: Buffer): unknown[] {
   if (audit.length === 0) return [];
-  const entries = parseJson(inflate(audit, AUDIT_DICTIONARY, 'the audit log'));
-  if (!Array.isArray(entries)) throw new RecordFormatError('the audit log is not a list');
-  return entries;
+  const stored = parseJson(inflate(audit, AUDIT_DICTIONARY, 'the audit log'));
+  if (!isTuples(stored, 3)) throw new RecordFormatError('the audit log is malformed');
+  // Each entry is [ms since the entry before, kind, detail].
+  let at = 0;
+  return (stored as [number, string, unknown][]).map(([delta, kind, detail]) => {
+    at += delta;
+    return { at, kind, detail };
+  });
 }
 
-/** `audit`: the record's audit part so far; `added`: entries this step appends to it. */
-export function encodeRecord(state: PatientState, audit: Buffer, added: readonly AuditEntry[]): Buffer {
+/**
+ * `seen`: the event ids to remember (the caller trims them); `audit`: the record's audit part so
+ * far; `added`: entries this step appends to it.
+ */
+export function encodeRecord(
+  state: PatientState,
+  seen: SeenIds,
+  audit: Buffer,
+  added: readonly AuditEntry[],
+): Buffer {
   const packedState = deflateRawSync(JSON.stringify(compactState(state)), {
     level: LEVEL,
     dictionary: STATE_DICTIONARY,
   });
-  const packedAudit =
-    added.length === 0
-      ? audit
-      : deflateRawSync(JSON.stringify([...decodeAudit(audit), ...added]), {
-          level: LEVEL,
-          dictionary: AUDIT_DICTIONARY,
-        });
+  const seenPart = Buffer.alloc(seen.size * SEEN_ENTRY);
+  let offset = 0;
+  for (const [id, second] of seen) {
+    Buffer.from(id, 'base64').copy(seenPart, offset, 0, SEEN_HASH);
+    seenPart.writeUInt32BE(second, offset + SEEN_HASH);
+    offset += SEEN_ENTRY;
+  }
   const header = Buffer.alloc(HEADER);
   header[0] = VERSION;
   header.writeUInt32BE(packedState.length, 1);
-  return Buffer.concat([header, packedState, packedAudit]);
+  header.writeUInt16BE(seenPart.length, 5);
+  return Buffer.concat([header, packedState, seenPart, added.length === 0 ? audit : packAudit(audit, added)]);
+}
+
+function packAudit(audit: Buffer, added: readonly AuditEntry[]): Buffer {
+  let previous = 0;
+  const tuples = [...(decodeAudit(audit) as AuditEntry[]), ...added].map((entry) => {
+    const tuple = [entry.at - previous, entry.kind, entry.detail];
+    previous = entry.at;
+    return tuple;
+  });
+  return deflateRawSync(JSON.stringify(tuples), { level: LEVEL, dictionary: AUDIT_DICTIONARY });
 }
 
 const EMPTY = Buffer.alloc(0);

@@ -3,7 +3,14 @@ import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { AuditEntry, Effect, InboundEvent, StepResult } from '../engine/events.ts';
 import { type PatientState, patientStateSchema } from '../engine/state.ts';
-import { decodeAudit, decodeRecord, encodeRecord, RecordFormatError } from './record-codec.ts';
+import {
+  decodeAudit,
+  decodeRecord,
+  encodeRecord,
+  RecordFormatError,
+  type SeenIds,
+  seenIdOf,
+} from './record-codec.ts';
 
 export const DEFAULT_PREFIX = 'bc:';
 /**
@@ -213,7 +220,8 @@ export class PatientStore {
       ]);
       const record = raw === null ? null : readRecord(keys.state, raw, event.patientId);
       const current = record?.state ?? null;
-      if (seenAt !== null) {
+      const seenId = seenIdOf(event.id);
+      if (seenAt !== null || record?.seen.has(seenId)) {
         // Processed before; if its effects were never confirmed performed, hand them out again.
         const pending = await this.redis.hget(keys.pending, event.id);
         const effects = pending === null ? [] : parseStored(keys.pending, pending, pendingEffectsSchema);
@@ -232,15 +240,19 @@ export class PatientStore {
       if (deletes) {
         tx.del(...Object.values(keys));
       } else {
-        if (next !== null) tx.set(keys.state, encodeRecord(next, record?.audit ?? EMPTY, audits));
-        else {
-          // No record left to carry the entries: they go to the list, which outlives the state.
+        if (next !== null) {
+          const seen = recentlySeen(record?.seen, seenId, now);
+          tx.set(keys.state, encodeRecord(next, seen, record?.audit ?? EMPTY, audits));
+          // Ids an earlier version kept in a set of their own are still consulted until they age out.
+          if (record === null || record.legacy) tx.pexpire(keys.seen, SEEN_WINDOW_MS);
+        } else {
+          // No record left to carry them: the id and any entries go to keys that outlive the state.
           tx.del(keys.state);
           if (audits.length > 0) tx.rpush(keys.audit, ...audits.map((entry) => JSON.stringify(entry)));
+          tx.zadd(keys.seen, now, event.id);
+          tx.zremrangebyscore(keys.seen, '-inf', now - SEEN_WINDOW_MS);
+          tx.zremrangebyrank(keys.seen, 0, -(SEEN_LIMIT + 1));
         }
-        tx.zadd(keys.seen, now, event.id);
-        tx.zremrangebyscore(keys.seen, '-inf', now - SEEN_WINDOW_MS);
-        tx.zremrangebyrank(keys.seen, 0, -(SEEN_LIMIT + 1));
         const outward = effects.filter((effect) => OUTWARD.has(effect.type));
         if (outward.length > 0) tx.hset(keys.pending, event.id, JSON.stringify(effects));
       }
@@ -312,7 +324,20 @@ export class PatientStore {
 
 const EMPTY = Buffer.alloc(0);
 
-function readRecord(key: string, raw: Buffer, patientId: string): { state: PatientState; audit: Buffer } {
+/** The ids to keep with the record: this event's and those within the window, the newest at most. */
+function recentlySeen(seen: SeenIds | undefined, seenId: string, now: number): SeenIds {
+  const second = Math.floor(now / 1000);
+  const since = Math.floor((now - SEEN_WINDOW_MS) / 1000);
+  const kept = [...(seen ?? [])].filter(([, at]) => at > since);
+  kept.push([seenId, second]);
+  return new Map(kept.slice(-SEEN_LIMIT));
+}
+
+function readRecord(
+  key: string,
+  raw: Buffer,
+  patientId: string,
+): { state: PatientState; seen: SeenIds; audit: Buffer; legacy: boolean } {
   let decoded: ReturnType<typeof decodeRecord>;
   try {
     decoded = decodeRecord(raw);
@@ -324,7 +349,7 @@ function readRecord(key: string, raw: Buffer, patientId: string): { state: Patie
   if (!result.success) throw new CorruptRecordError(key, describeIssues(result.error));
   const state = result.data;
   if (state.id !== patientId) throw new CorruptRecordError(key, `it holds the state of patient ${state.id}`);
-  return { state, audit: decoded.audit };
+  return { state, seen: decoded.seen, audit: decoded.audit, legacy: decoded.legacy };
 }
 
 function readAudit(key: string, audit: Buffer): AuditEntry[] {

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AuditEntry } from '../../src/engine/events.ts';
 import { newPatient, type PatientState } from '../../src/engine/state.ts';
-import { decodeAudit, decodeRecord, encodeRecord } from '../../src/runtime/record-codec.ts';
+import { decodeAudit, decodeRecord, encodeRecord, seenIdOf } from '../../src/runtime/record-codec.ts';
 import { keysOf, PatientStore } from '../../src/runtime/store.ts';
 import { realContent } from '../support/content.ts';
 import { type CheckIn, SimPatient } from '../support/patient.ts';
@@ -37,7 +37,7 @@ describe('patient records', () => {
     const { state, audit } = history(90);
     expect(state.days).toHaveLength(90);
 
-    const record = encodeRecord(state, EMPTY, audit);
+    const record = encodeRecord(state, new Map(), EMPTY, audit);
     const decoded = decodeRecord(record);
 
     expect(decoded.state).toStrictEqual(state);
@@ -50,11 +50,11 @@ describe('patient records', () => {
 
   it('carry the audit part over byte for byte when a step adds no entries, and append when it does', () => {
     const { state, audit } = history(10);
-    const first = decodeRecord(encodeRecord(state, EMPTY, audit.slice(0, -1)));
-    const same = decodeRecord(encodeRecord(state, first.audit, []));
+    const first = decodeRecord(encodeRecord(state, new Map(), EMPTY, audit.slice(0, -1)));
+    const same = decodeRecord(encodeRecord(state, new Map(), first.audit, []));
     expect(same.audit.equals(first.audit)).toBe(true);
 
-    const appended = decodeRecord(encodeRecord(state, first.audit, audit.slice(-1)));
+    const appended = decodeRecord(encodeRecord(state, new Map(), first.audit, audit.slice(-1)));
     expect(decodeAudit(appended.audit)).toStrictEqual(audit);
   });
 
@@ -62,7 +62,7 @@ describe('patient records', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 40 }), fc.integer({ min: 1, max: 10_000 }), (days, seed) => {
         const { state, audit } = history(days, seed);
-        const decoded = decodeRecord(encodeRecord(state, EMPTY, audit));
+        const decoded = decodeRecord(encodeRecord(state, new Map(), EMPTY, audit));
         expect(decoded.state).toStrictEqual(state);
         expect(decodeAudit(decoded.audit)).toStrictEqual(audit);
       }),
@@ -70,20 +70,34 @@ describe('patient records', () => {
     );
   });
 
+  it('carry the processed event ids, hashed, with the second each was processed', () => {
+    const seen = new Map([
+      [seenIdOf('tg|1001'), 1_780_000_000],
+      [seenIdOf('timer|drills_due|tg%3A5|2026-05-30'), 1_780_000_100],
+    ]);
+    const record = encodeRecord(newPatient('tg:5', 'en', 0), seen, EMPTY, []);
+    expect(decodeRecord(record).seen).toStrictEqual(seen);
+    expect(record.includes('tg:5')).toBe(false); // nothing readable about the patient outside the deflated state
+    expect(seenIdOf('tg|1001')).not.toBe(seenIdOf('tg|1002'));
+  });
+
   it('read the plain JSON state of earlier versions', () => {
     const state = newPatient('tg:5', 'en', 0);
     expect(decodeRecord(Buffer.from(JSON.stringify(state)))).toStrictEqual({
       state,
+      seen: new Map(),
       audit: EMPTY,
       legacy: true,
     });
   });
 
   it('refuse what is not a record, saying why', () => {
-    const good = encodeRecord(newPatient('tg:5', 'en', 0), EMPTY, []);
-    expect(() => decodeRecord(Buffer.from([2, 0, 0, 0, 0]))).toThrow('not a record of a known version');
+    const good = encodeRecord(newPatient('tg:5', 'en', 0), new Map(), EMPTY, []);
+    expect(() => decodeRecord(Buffer.from([2, 0, 0, 0, 0, 0, 0]))).toThrow('not a record of a known version');
     expect(() => decodeRecord(good.subarray(0, good.length - 3))).toThrow('the state part is cut short');
-    expect(() => decodeRecord(Buffer.from([1, 0, 0, 0, 2, 0xff, 0xff]))).toThrow('the state does not unpack');
+    expect(() => decodeRecord(Buffer.from([1, 0, 0, 0, 2, 0, 0, 0xff, 0xff]))).toThrow(
+      'the state does not unpack',
+    );
     const lying = Buffer.from(good);
     lying.writeUInt32BE(10_000, 1);
     expect(() => decodeRecord(lying)).toThrow('the state part is cut short');
@@ -120,7 +134,7 @@ describe('the store with records of earlier versions', () => {
   it('names the key of a record that does not unpack', async () => {
     const prefix = fixture.prefix();
     const key = keysOf('tg:6', prefix).state;
-    await fixture.redis.set(key, Buffer.from([1, 0, 0, 0, 2, 0xff, 0xff]));
+    await fixture.redis.set(key, Buffer.from([1, 0, 0, 0, 2, 0, 0, 0xff, 0xff]));
     await expect(new PatientStore(fixture.redis, { prefix }).load('tg:6')).rejects.toThrow(
       `Stored value at ${key} is invalid: the state does not unpack`,
     );

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeRecord } from '../../../src/runtime/record-codec.ts';
 import type { Service } from '../../../src/runtime/service.ts';
 import type { PatientStore } from '../../../src/runtime/store.ts';
 import { journey, TestClock } from '../../support/chat-journey.ts';
@@ -70,8 +71,9 @@ describe('Telegram by webhook, through the real grammY client', () => {
     // A later update's answer is the sign that the repeat, posted before it, has been handled.
     await user.say('/help', /What I can do/);
     expect(user.sent()).toHaveLength(afterFirst + 1);
-    const seen = await redisFixture.redis.zcard(store.keysOf('tg:6002').seen);
-    expect(seen).toBe(2);
+    // Two distinct updates remembered, the repeat not a third.
+    const record = await redisFixture.redis.getBuffer(store.keysOf('tg:6002').state);
+    expect(record && decodeRecord(record).seen.size).toBe(2);
   });
 
   it('coaches a patient through onboarding, a breakthrough and a setback', async () => {
