@@ -12,7 +12,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Queue, Worker } from 'bullmq';
@@ -33,6 +32,19 @@ import { formatWallTime, localDate, localMinutes } from '../src/time/local.ts';
 import { realContent } from '../test/support/content.ts';
 import { achievedRate, type FakeBotApi, startFakeBotApi } from '../test/support/fake-bot-api.ts';
 import { SimPatient } from '../test/support/patient.ts';
+import {
+  cpuMark,
+  cpuShare,
+  cpuText,
+  deleteRunKeys,
+  endAll,
+  fmt,
+  machine,
+  perSecond,
+  Resources,
+  say,
+  sleep,
+} from './support.ts';
 
 /** drills_due sends the session and its outcome buttons as one message. */
 const MESSAGES_PER_PUSH = 1;
@@ -73,41 +85,11 @@ const STALL_MS = 60_000;
 
 const log = pino({ level: 'warn' });
 const runId = `bench-${randomBytes(4).toString('hex')}`;
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const say = (line: string) => process.stdout.write(`${line}\n`);
-const perSecond = (count: number, ms: number) => (count * 1000) / ms;
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits });
 
 let aborted = false;
 process.once('SIGINT', () => {
   aborted = true;
 });
-
-/**
- * What one phase started, stopped in reverse order at the phase's end so the next phase runs alone,
- * or at the run's end after a failure or Ctrl-C.
- */
-class Resources {
-  private readonly stops: (() => Promise<unknown>)[] = [];
-  private ended: Promise<void> | undefined;
-
-  constructor() {
-    allResources.push(this);
-  }
-
-  own<T>(thing: T, stop: (thing: T) => Promise<unknown>): T {
-    this.stops.push(() => stop(thing));
-    return thing;
-  }
-
-  end(): Promise<void> {
-    this.ended ??= (async () => {
-      for (const stop of this.stops.reverse()) await stop().catch((err) => log.error({ err }, 'clean-up'));
-    })();
-    return this.ended;
-  }
-}
-const allResources: Resources[] = [];
 
 /** Polls `progress` until `done`; throws on Ctrl-C, the run's deadline, or a stall. */
 async function waitUntil(what: string, progress: () => Promise<number>, done: (n: number) => boolean) {
@@ -128,30 +110,6 @@ async function waitUntil(what: string, progress: () => Promise<number>, done: (n
     await sleep(100);
   }
 }
-
-/** CPU seconds of this process and of redis-server, to see which one a phase saturates. */
-async function cpuMark(redis: Redis) {
-  const info = await redis.info('cpu');
-  const num = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
-  const own = process.cpuUsage();
-  return {
-    at: performance.now(),
-    node: (own.user + own.system) / 1e6,
-    redis: num('used_cpu_user') + num('used_cpu_sys'),
-    elu: performance.eventLoopUtilization(),
-  };
-}
-type CpuMark = Awaited<ReturnType<typeof cpuMark>>;
-function cpuShare(from: CpuMark, to: CpuMark) {
-  const wall = (to.at - from.at) / 1000;
-  return {
-    node: (to.node - from.node) / wall,
-    redis: (to.redis - from.redis) / wall,
-    elu: performance.eventLoopUtilization(to.elu, from.elu).utilization,
-  };
-}
-const cpuText = (c: ReturnType<typeof cpuShare>) =>
-  `node ${fmt(c.node * 100)} % of a core (event loop busy ${fmt(c.elu * 100)} %), redis-server ${fmt(c.redis * 100)} %`;
 
 async function fakeApi(res: Resources, opts: Parameters<typeof startFakeBotApi>[0]): Promise<FakeBotApi> {
   return res.own(await startFakeBotApi({ recordMessages: false, ...opts }), (fake) => fake.stop());
@@ -212,7 +170,7 @@ async function baseline(
   count: number,
   limiter?: { max: number; duration: number },
 ) {
-  const res = new Resources();
+  const res = new Resources(log);
   const fake = await fakeApi(res, {});
   // The pipeline's own HTTP client: grammY's Api through the Telegram sender.
   const sender = createTelegramSender({ token: TOKEN, apiRoot: fake.apiRoot });
@@ -271,7 +229,7 @@ async function pipeline(redisUrl: string, redis: Redis, now: number, state: Pati
     throw new Error('the UTC date changed while seeding (a run across midnight): run it again');
   }
 
-  const res = new Resources();
+  const res = new Resources(log);
   const fake = await fakeApi(res, {});
   const queueOpts = { connection: redis, prefix: `{${prefix}q}` };
   const timers = res.own(new Queue(QUEUES.timers, queueOpts), (q) => q.close());
@@ -342,7 +300,7 @@ async function pipeline(redisUrl: string, redis: Redis, now: number, state: Pati
 
 async function limited(redisUrl: string, redis: Redis) {
   const prefix = `${runId}-c`;
-  const res = new Resources();
+  const res = new Resources(log);
   const fake = await fakeApi(res, {
     rateLimit: { perSecond: LIMIT, perChatPerSecond: 1, retryAfter: 1 },
     recordMessages: true, // for the gaps between deliveries
@@ -388,19 +346,8 @@ async function limited(redisUrl: string, redis: Redis) {
 
 // ---- the run ------------------------------------------------------------------------------------
 
-async function machine(redis: Redis) {
-  const info = await redis.info('server');
-  return {
-    cpus: availableParallelism(),
-    cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
-    memGiB: totalmem() / 2 ** 30,
-    node: process.version,
-    redis: /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown',
-  };
-}
-
 async function main(): Promise<void> {
-  const run = new Resources();
+  const run = new Resources(log);
   let redisUrl: string;
   if (hasRedisServer()) {
     redisUrl = run.own(await startPrivateRedis(), (server) => server.stop()).url;
@@ -411,7 +358,7 @@ async function main(): Promise<void> {
     throw new Error('bench/fanout needs redis-server on PATH or REDIS_URL');
   }
   const redis = run.own(new Redis(redisUrl, { maxRetriesPerRequest: null }), (r) => r.quit());
-  if (!hasRedisServer()) run.own(redis, deleteRunKeys);
+  if (!hasRedisServer()) run.own(redis, (r) => deleteRunKeys(r, runId));
   const box = await machine(redis);
   const command = `npm run bench:fanout -- ${process.argv.slice(2).join(' ')}`.replace(/ -- $/, '');
   say(`bench/fanout: ${fmt(N)} patients, concurrency ${CONCURRENCY}, ${fmt(LIMITED)} rate-limited messages`);
@@ -503,23 +450,11 @@ async function main(): Promise<void> {
     `- B: ${fmt(N)} patients, ${sample.length} messages each; TELEGRAM_RATE_PER_SECOND ${DELIVERY_RATE} (pacing ${bPaced.max} per ${bPaced.duration} ms), DELIVERY_CONCURRENCY ${CONCURRENCY}. States and schedules seeded in ${fmt(b.seedMs / 1000, 1)} s (not timed).`,
     `- B: ${fmt(b.messages)} messages, ${fmt(b.patients)} patients served, ${b.duplicates} served more than once, in ${fmt(b.ms / 1000, 1)} s from service start to the last delivery at the fake.`,
     `- B stages: every due entry scheduled at ${fmt(b.scheduledMs / 1000, 1)} s; every timer job run at ${fmt(b.timersMs / 1000, 1)} s (${fmt(perSecond(N, b.timersMs))} patients/s); largest backlog ${fmt(b.maxTimerBacklog)} timer jobs, ${fmt(b.maxOutboxBacklog)} deliveries.`,
-    `- B load: ${cpuText(b.cpu)}; ${b.connections} TCP connections at the fake; Redis used ${b.memory} at the end (completed jobs are kept two days for de-duplication).`,
+    `- B load: ${cpuText(b.cpu)}; ${b.connections} TCP connections at the fake; Redis used ${b.memory} at the end (finished jobs are kept an hour, 10,000 at most).`,
     `- C: ${fmt(c.delivered)} messages to distinct chats put straight on the outbox; pacing(${LIMIT}) = ${paced.max} per ${paced.duration} ms, a ceiling of ${fmt((paced.max * 1000) / paced.duration, 2)}/s (${ratio(paced.max / paced.duration / (LIMIT / 1000), 3)} of ${LIMIT}/s); gaps between deliveries at the fake: median ${c.medianGap} ms, longest ${c.maxGap} ms.`,
   ].join('\n');
   say(`\n${report}`);
   if (args.out) writeFileSync(args.out, `${report}\n`);
-}
-
-/** Only with a shared REDIS_URL: delete this run's keys and nothing else. */
-async function deleteRunKeys(redis: Redis): Promise<void> {
-  for (const pattern of [`${runId}*`, `{${runId}*`]) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  }
 }
 
 try {
@@ -528,5 +463,5 @@ try {
   process.exitCode = 1;
   process.stderr.write(`bench/fanout failed: ${error instanceof Error ? error.stack : String(error)}\n`);
 } finally {
-  for (const resources of [...allResources].reverse()) await resources.end();
+  await endAll();
 }

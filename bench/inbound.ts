@@ -17,7 +17,6 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { Agent, createServer, request, type Server } from 'node:http';
 import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
-import { availableParallelism, cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -40,6 +39,18 @@ import { formatWallTime, localDate, localMinutes } from '../src/time/local.ts';
 import { realContent } from '../test/support/content.ts';
 import { type FakeBotApi, startFakeBotApi } from '../test/support/fake-bot-api.ts';
 import { SimPatient } from '../test/support/patient.ts';
+import {
+  type CpuShare,
+  cpuMark,
+  cpuShare,
+  cpuText,
+  deleteRunKeys,
+  fmt,
+  machine,
+  perSecond,
+  Resources,
+  say,
+} from './support.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -101,33 +112,13 @@ const TARGET = 0.6;
 
 const log = pino({ level: 'warn' });
 const runId = `bench-${randomBytes(4).toString('hex')}`;
-const say = (line: string) => process.stdout.write(`${line}\n`);
-const perSecond = (count: number, ms: number) => (count * 1000) / ms;
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits });
 
 let aborted = false;
 process.once('SIGINT', () => {
   aborted = true;
 });
 
-/** What the run started, stopped in reverse order at its end, after a failure or Ctrl-C too. */
-class Resources {
-  private readonly stops: (() => Promise<unknown>)[] = [];
-  private ended: Promise<void> | undefined;
-
-  own<T>(thing: T, stop: (thing: T) => Promise<unknown>): T {
-    this.stops.push(() => stop(thing));
-    return thing;
-  }
-
-  end(): Promise<void> {
-    this.ended ??= (async () => {
-      for (const stop of this.stops.reverse()) await stop().catch((err) => log.error({ err }, 'clean-up'));
-    })();
-    return this.ended;
-  }
-}
-const resources = new Resources();
+const resources = new Resources(log);
 
 // ---- replies at the fake Bot API ----------------------------------------------------------------
 
@@ -458,35 +449,6 @@ async function inBatches<T>(items: T[], run: (batch: T[]) => Promise<unknown>): 
 
 // ---- CPU ------------------------------------------------------------------------------------------
 
-/**
- * CPU seconds of this process and of redis-server, and the commands redis-server ran (those inside
- * Lua scripts included), to see which one a round saturates and what each update asks of Redis.
- */
-async function cpuMark(redis: Redis) {
-  const info = (await redis.info('cpu')) + (await redis.info('stats'));
-  const num = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
-  const own = process.cpuUsage();
-  return {
-    at: performance.now(),
-    node: (own.user + own.system) / 1e6,
-    redis: num('used_cpu_user') + num('used_cpu_sys'),
-    commands: num('total_commands_processed'),
-    elu: performance.eventLoopUtilization(),
-  };
-}
-type CpuMark = Awaited<ReturnType<typeof cpuMark>>;
-function cpuShare(from: CpuMark, to: CpuMark) {
-  const wall = (to.at - from.at) / 1000;
-  return {
-    node: (to.node - from.node) / wall,
-    redis: (to.redis - from.redis) / wall,
-    commands: to.commands - from.commands,
-    elu: performance.eventLoopUtilization(to.elu, from.elu).utilization,
-  };
-}
-type CpuShare = ReturnType<typeof cpuShare>;
-const cpuText = (c: CpuShare) =>
-  `node ${fmt(c.node * 100)} % of a core (event loop busy ${fmt(c.elu * 100)} %), redis-server ${fmt(c.redis * 100)} %`;
 const commandsText = (c: CpuShare, updates: number) => `${fmt(c.commands / updates, 1)} Redis commands`;
 
 /** Bot API calls per method during a round, per update: what each phase asks of Telegram. */
@@ -794,17 +756,6 @@ async function pipeline(
 
 // ---- the run --------------------------------------------------------------------------------------
 
-async function machine(redis: Redis) {
-  const info = await redis.info('server');
-  return {
-    cpus: availableParallelism(),
-    cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
-    memGiB: totalmem() / 2 ** 30,
-    node: process.version,
-    redis: /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown',
-  };
-}
-
 async function main(): Promise<void> {
   const run = resources;
   let redisUrl: string;
@@ -817,7 +768,7 @@ async function main(): Promise<void> {
     throw new Error('bench/inbound needs redis-server on PATH or REDIS_URL');
   }
   const redis = run.own(new Redis(redisUrl, { maxRetriesPerRequest: null }), (r) => r.quit());
-  if (!hasRedisServer()) run.own(redis, deleteRunKeys);
+  if (!hasRedisServer()) run.own(redis, (r) => deleteRunKeys(r, runId));
   const replies = run.own(new Replies(), async (r) => r.stop());
   // One fake for both phases; each chat id is used once, so its counters tell the phases apart.
   const fake = run.own(
@@ -965,18 +916,6 @@ async function main(): Promise<void> {
   ].join('\n');
   say(`\n${report}`);
   if (args.out) writeFileSync(args.out, `${report}\n`);
-}
-
-/** Only with a shared REDIS_URL: delete this run's keys and nothing else. */
-async function deleteRunKeys(redis: Redis): Promise<void> {
-  for (const pattern of [`${runId}*`, `{${runId}*`]) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  }
 }
 
 try {

@@ -12,7 +12,7 @@
  * required: used_memory is only exact when nothing else lives in the server. Results: docs/PERFORMANCE.md.
  */
 import { writeFileSync } from 'node:fs';
-import { availableParallelism, cpus, freemem, totalmem } from 'node:os';
+import { freemem } from 'node:os';
 import { parseArgs } from 'node:util';
 import { type JobType, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -35,6 +35,7 @@ import {
 } from '../test/support/fake-bot-api.ts';
 import { HEALTHY } from '../test/support/patient.ts';
 import { seeded } from '../test/support/service.ts';
+import { endAll, fmt, machine, Resources, say, sleep } from './support.ts';
 
 if (!hasRedisServer()) {
   process.stderr.write(
@@ -93,9 +94,6 @@ const BUSY: JobType[] = ['waiting', 'active', 'delayed', 'prioritized', 'waiting
 const DAY_SECONDS = 86_400;
 
 const log = pino({ level: 'warn' });
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const say = (line: string) => process.stdout.write(`${line}\n`);
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits });
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 const mean = (xs: number[]) => (xs.length === 0 ? 0 : sum(xs) / xs.length);
 
@@ -119,29 +117,6 @@ function checkpoint(what: string): void {
   if (aborted) throw new Error(`interrupted during ${what}`);
   if (Date.now() > DEADLINE) throw new Error(`--timeout-minutes reached during ${what}`);
 }
-
-/** What one phase started, stopped in reverse order at its end, or at the run's end after a failure. */
-class Resources {
-  private readonly stops: (() => Promise<unknown>)[] = [];
-  private ended: Promise<void> | undefined;
-
-  constructor() {
-    allResources.push(this);
-  }
-
-  own<T>(thing: T, stop: (thing: T) => Promise<unknown>): T {
-    this.stops.push(() => stop(thing));
-    return thing;
-  }
-
-  end(): Promise<void> {
-    this.ended ??= (async () => {
-      for (const stop of this.stops.reverse()) await stop().catch((err) => log.error({ err }, 'clean-up'));
-    })();
-    return this.ended;
-  }
-}
-const allResources: Resources[] = [];
 
 /** Polls `progress` until `done`; throws on Ctrl-C, the deadline, or a minute without progress. */
 async function waitUntil(what: string, progress: () => Promise<number>, done: (n: number) => boolean) {
@@ -519,7 +494,7 @@ interface History {
 }
 
 async function history(redisUrl: string, redis: Redis): Promise<History> {
-  const res = new Resources();
+  const res = new Resources(log);
   const started = Date.now();
   const fake = res.own(await startFakeBotApi({ token: TOKEN }), (f) => f.stop());
   const coachIds = CASELOAD > 0 ? [`tg:${FIRST_COACH}`] : [];
@@ -742,18 +717,6 @@ async function sharedKeys(redis: Redis, h: History): Promise<string[]> {
   return [...new Set([...h.shared.keys(), ...coachKeys])];
 }
 
-async function machine(redis: Redis) {
-  const info = await redis.info('server');
-  return {
-    cpus: availableParallelism(),
-    cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
-    memGiB: totalmem() / 2 ** 30,
-    node: process.version,
-    redis: /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown',
-    allocator: /mem_allocator:(\S+)/.exec(await redis.info('memory'))?.[1] ?? 'unknown',
-  };
-}
-
 const describeRetention = (r: unknown): string =>
   r === undefined || r === false
     ? 'kept for ever'
@@ -810,7 +773,7 @@ function retainedByTtl(maxPttl: number, perPatientDay: number, bytesPerKey: numb
 }
 
 async function main(): Promise<void> {
-  const run = new Resources();
+  const run = new Resources(log);
   const server = run.own(await startPrivateRedis(), (s) => s.stop());
   const redis = run.own(new Redis(server.url, { maxRetriesPerRequest: null }), (r) => r.quit());
   const box = await machine(redis);
@@ -1036,5 +999,5 @@ try {
   process.exitCode = 1;
   process.stderr.write(`bench/storage failed: ${error instanceof Error ? error.stack : String(error)}\n`);
 } finally {
-  for (const resources of [...allResources].reverse()) await resources.end();
+  await endAll();
 }

@@ -1,0 +1,99 @@
+/** What the benchmarks share: clean-up, CPU marks, the machine's description, formatting. */
+import { availableParallelism, cpus, totalmem } from 'node:os';
+import { performance } from 'node:perf_hooks';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+
+export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+export const say = (line: string) => process.stdout.write(`${line}\n`);
+export const perSecond = (count: number, ms: number) => (count * 1000) / ms;
+export const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits });
+
+const allResources: Resources[] = [];
+
+/**
+ * What a phase started, stopped in reverse order at the phase's end so the next phase runs alone,
+ * or by `endAll` at the run's end after a failure or Ctrl-C.
+ */
+export class Resources {
+  private readonly stops: (() => Promise<unknown>)[] = [];
+  private ended: Promise<void> | undefined;
+
+  constructor(private readonly log: Logger) {
+    allResources.push(this);
+  }
+
+  own<T>(thing: T, stop: (thing: T) => Promise<unknown>): T {
+    this.stops.push(() => stop(thing));
+    return thing;
+  }
+
+  end(): Promise<void> {
+    this.ended ??= (async () => {
+      for (const stop of this.stops.reverse())
+        await stop().catch((err) => this.log.error({ err }, 'clean-up'));
+    })();
+    return this.ended;
+  }
+}
+
+/** Ends every phase's resources, the newest first. */
+export async function endAll(): Promise<void> {
+  for (const resources of [...allResources].reverse()) await resources.end();
+}
+
+/**
+ * CPU seconds of this process and of redis-server, and the commands redis-server ran (those inside
+ * Lua scripts included), to see which one a phase saturates and what each item asks of Redis.
+ */
+export async function cpuMark(redis: Redis) {
+  const info = (await redis.info('cpu')) + (await redis.info('stats'));
+  const num = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+  const own = process.cpuUsage();
+  return {
+    at: performance.now(),
+    node: (own.user + own.system) / 1e6,
+    redis: num('used_cpu_user') + num('used_cpu_sys'),
+    commands: num('total_commands_processed'),
+    elu: performance.eventLoopUtilization(),
+  };
+}
+export type CpuMark = Awaited<ReturnType<typeof cpuMark>>;
+
+export function cpuShare(from: CpuMark, to: CpuMark) {
+  const wall = (to.at - from.at) / 1000;
+  return {
+    node: (to.node - from.node) / wall,
+    redis: (to.redis - from.redis) / wall,
+    commands: to.commands - from.commands,
+    elu: performance.eventLoopUtilization(to.elu, from.elu).utilization,
+  };
+}
+export type CpuShare = ReturnType<typeof cpuShare>;
+
+export const cpuText = (c: CpuShare) =>
+  `node ${fmt(c.node * 100)} % of a core (event loop busy ${fmt(c.elu * 100)} %), redis-server ${fmt(c.redis * 100)} %`;
+
+export async function machine(redis: Redis) {
+  const info = await redis.info('server');
+  return {
+    cpus: availableParallelism(),
+    cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+    memGiB: totalmem() / 2 ** 30,
+    node: process.version,
+    redis: /redis_version:(\S+)/.exec(info)?.[1] ?? 'unknown',
+    allocator: /mem_allocator:(\S+)/.exec(await redis.info('memory'))?.[1] ?? 'unknown',
+  };
+}
+
+/** Only with a shared REDIS_URL: deletes one run's keys (those starting with `runId` or `{runId`). */
+export async function deleteRunKeys(redis: Redis, runId: string): Promise<void> {
+  for (const pattern of [`${runId}*`, `{${runId}*`]) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  }
+}
