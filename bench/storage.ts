@@ -35,6 +35,7 @@ import {
 } from '../test/support/fake-bot-api.ts';
 import { HEALTHY } from '../test/support/patient.ts';
 import { seeded } from '../test/support/service.ts';
+import { buttonsOf, TelegramChat } from '../test/support/telegram-chat.ts';
 import { endAll, fmt, machine, Resources, say, sleep } from './support.ts';
 
 if (!hasRedisServer()) {
@@ -134,9 +135,6 @@ async function waitUntil(what: string, progress: () => Promise<number>, done: (n
 
 // ---- patients in a Telegram chat --------------------------------------------------------------
 
-type Button = { text: string; callback_data?: string };
-const buttonsOf = (m: SentMessage): Button[] =>
-  (m.replyMarkup as { inline_keyboard?: Button[][] } | undefined)?.inline_keyboard?.flat() ?? [];
 const hasButton = (m: SentMessage, value: string | number) =>
   buttonsOf(m).some((b) => b.callback_data?.endsWith(`:${value}`));
 
@@ -185,7 +183,7 @@ interface DayPlan {
 class Patient {
   readonly id: string;
   readonly baseline: number;
-  private nextMessageId = 1;
+  private readonly telegram: TelegramChat;
 
   constructor(
     readonly chatId: number,
@@ -195,6 +193,7 @@ class Patient {
   ) {
     this.id = `tg:${chatId}`;
     this.baseline = 3 + Math.floor(rnd() * 4);
+    this.telegram = new TelegramChat(chatId);
   }
 
   private get inbox(): SentMessage[] {
@@ -229,48 +228,17 @@ class Patient {
     );
   }
 
-  private get chat() {
-    return { id: this.chatId, type: 'private' as const, first_name: 'Pat' };
-  }
-
-  private get from() {
-    return { id: this.chatId, is_bot: false, first_name: 'Pat', language_code: 'en' };
-  }
-
   say(text: string, until?: RegExp): Promise<void> {
-    const command = /^\/\S+/.exec(text);
-    const message = {
-      message_id: this.nextMessageId++,
-      date: Math.floor(Date.now() / 1000),
-      chat: this.chat,
-      from: this.from,
-      text,
-      ...(command ? { entities: [{ type: 'bot_command', offset: 0, length: command[0].length }] } : {}),
-    };
-    return this.send({ message } as PushedUpdate, until);
+    return this.send(this.telegram.messageUpdate(text), until);
   }
 
   /** Taps the newest button with this value, as a person would. */
   tap(value: string | number, until?: RegExp): Promise<void> {
     const message = [...this.inbox].reverse().find((m) => hasButton(m, value));
-    const button = message && buttonsOf(message).find((b) => b.callback_data?.endsWith(`:${value}`));
-    if (!message || !button?.callback_data) {
+    if (!message) {
       throw new Error(`chat ${this.chatId} has no button ${value} to tap; last: ${this.inbox.at(-1)?.text}`);
     }
-    const callback_query = {
-      id: `q${nextUpdateId}`,
-      from: this.from,
-      chat_instance: `ci${this.chatId}`,
-      data: button.callback_data,
-      message: {
-        message_id: message.messageId,
-        date: Math.floor(message.at / 1000),
-        chat: this.chat,
-        text: message.text ?? '',
-        reply_markup: message.replyMarkup,
-      },
-    };
-    return this.send({ callback_query } as unknown as PushedUpdate, until);
+    return this.send(this.telegram.tapUpdate(message, value), until);
   }
 
   /**

@@ -1,5 +1,6 @@
 import { expect, vi } from 'vitest';
 import type { FakeBotApi, PushedUpdate, SentMessage } from './fake-bot-api.ts';
+import { buttonsOf, TelegramChat } from './telegram-chat.ts';
 
 /** How an update reaches the bot: a getUpdates queue (polling) or an HTTP POST (webhook). */
 export type UpdateChannel = (update: PushedUpdate) => Promise<void>;
@@ -28,34 +29,18 @@ export function viaWebhook(url: () => string, secret: string): UpdateChannel & {
   return Object.assign(channel, { post });
 }
 
-type Button = { text: string; callback_data?: string };
-
-function buttonsOf(message: SentMessage): Button[] {
-  const markup = message.replyMarkup as { inline_keyboard?: Button[][] } | undefined;
-  return markup?.inline_keyboard?.flat() ?? [];
-}
-
 /**
  * A person in a private Telegram chat with the bot, typing and tapping through the fake Bot API,
  * and reading only what the bot really sent to their chat.
  */
-export class TelegramUser {
-  private nextMessageId = 1_000_000;
-  private nextQueryId = 1;
-
+export class TelegramUser extends TelegramChat {
   constructor(
     private readonly fake: FakeBotApi,
-    readonly chatId: number,
+    chatId: number,
     private readonly channel: UpdateChannel,
-    readonly languageCode = 'en',
-  ) {}
-
-  get from() {
-    return { id: this.chatId, is_bot: false, first_name: 'Pat', language_code: this.languageCode };
-  }
-
-  get chat() {
-    return { id: this.chatId, type: 'private' as const, first_name: 'Pat' };
+    languageCode = 'en',
+  ) {
+    super(chatId, languageCode);
   }
 
   /** Messages the bot sent (not edits) to this chat, in order. */
@@ -84,40 +69,6 @@ export class TelegramUser {
       .find((m) => buttonsOf(m).some((b) => b.callback_data?.endsWith(`:${value}`)));
     if (!found) throw new Error(`no message in chat ${this.chatId} has a button ${value}`);
     return found;
-  }
-
-  messageUpdate(text: string): PushedUpdate {
-    const command = /^\/\S+/.exec(text);
-    return {
-      message: {
-        message_id: this.nextMessageId++,
-        date: Math.floor(Date.now() / 1000),
-        chat: this.chat,
-        from: this.from,
-        text,
-        ...(command ? { entities: [{ type: 'bot_command', offset: 0, length: command[0].length }] } : {}),
-      },
-    } as PushedUpdate;
-  }
-
-  tapUpdate(message: SentMessage, value: string | number): PushedUpdate {
-    const button = buttonsOf(message).find((b) => b.callback_data?.endsWith(`:${value}`));
-    if (!button?.callback_data) throw new Error(`message ${message.messageId} has no button ${value}`);
-    return {
-      callback_query: {
-        id: `q${this.nextQueryId++}`,
-        from: this.from,
-        chat_instance: `ci${this.chatId}`,
-        data: button.callback_data,
-        message: {
-          message_id: message.messageId,
-          date: Math.floor(message.at / 1000),
-          chat: this.chat,
-          text: message.text ?? '',
-          reply_markup: message.replyMarkup,
-        },
-      },
-    } as unknown as PushedUpdate;
   }
 
   /**
