@@ -495,7 +495,7 @@ async function history(redisUrl: string, redis: Redis): Promise<History> {
     waitUntil(
       what,
       async () => {
-        const due = (await schedules.due(clock.now, BATCH)).length;
+        const due = (await schedules.due(clock.now, BATCH)).entries.length;
         let busy = 0;
         for (const queue of queues) {
           const counts = await queue.getJobCounts(...BUSY, 'failed');

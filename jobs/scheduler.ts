@@ -31,10 +31,16 @@ export class Scheduler {
   async tick(now: number): Promise<number> {
     let added = 0;
     for (;;) {
-      const entries = await this.store.due(now, this.batch);
-      if (entries.length === 0) return added;
-      added += await this.handle(entries, now);
-      if (entries.length < this.batch) return added;
+      const { entries, unreadable } = await this.store.due(now, this.batch);
+      if (unreadable.length > 0) {
+        this.log.warn(
+          { count: unreadable.length, first: unreadable[0] },
+          'dropped unreadable schedule entries',
+        );
+        await this.store.drop(unreadable);
+      }
+      if (entries.length > 0) added += await this.handle(entries, now);
+      if (entries.length + unreadable.length < this.batch) return added;
     }
   }
 

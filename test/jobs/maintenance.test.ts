@@ -2,7 +2,7 @@ import type { ScheduledTask } from 'node-cron';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { redisRunCoordinator, startScheduleRepair } from '../../jobs/maintenance.ts';
-import { ScheduleStore } from '../../jobs/schedule-store.ts';
+import { dueMember, ScheduleStore } from '../../jobs/schedule-store.ts';
 import { useRedis } from '../support/redis.ts';
 
 const redisFixture = useRedis();
@@ -31,7 +31,7 @@ describe('maintenance', () => {
       { timezone: 'UTC', drillTime: '08:00', reminderTime: '20:00', quietHours: null },
       now,
     );
-    await redisFixture.redis.zrem(store.dueKey, JSON.stringify(['drills_due', 'p1']));
+    await redisFixture.redis.zrem(store.dueKey, dueMember('drills_due', 'p1'));
 
     const runs: { instance: string; at: string }[] = [];
     for (const instance of ['one', 'two']) {

@@ -3,7 +3,7 @@ import { DateTime } from 'luxon';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { QUEUES, type TimerJob } from '../../jobs/queues.ts';
-import { ScheduleStore } from '../../jobs/schedule-store.ts';
+import { dueMember, ScheduleStore } from '../../jobs/schedule-store.ts';
 import { Scheduler } from '../../jobs/scheduler.ts';
 import type { Schedule } from '../../src/engine/state.ts';
 import { addDays, localDate } from '../../src/time/local.ts';
@@ -154,7 +154,7 @@ describe('schedules across the 2026 daylight-saving changes', () => {
     expect(await redisFixture.redis.hlen(s.store.schedulesKey)).toBe(0);
 
     await s.store.set('p2', schedule('Asia/Kathmandu', '08:00'), start);
-    await redisFixture.redis.zrem(s.store.dueKey, JSON.stringify(['drills_due', 'p2']));
+    await redisFixture.redis.zrem(s.store.dueKey, dueMember('drills_due', 'p2'));
     expect(await s.store.repair(start)).toBe(1);
     expect(await s.store.repair(start)).toBe(0);
   });

@@ -3,7 +3,7 @@ import { Queue } from 'bullmq';
 import { pino } from 'pino';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { QUEUES, type TimerJob } from '../../jobs/queues.ts';
-import { ScheduleStore } from '../../jobs/schedule-store.ts';
+import { dueMember, ScheduleStore } from '../../jobs/schedule-store.ts';
 import { Scheduler } from '../../jobs/scheduler.ts';
 import type { PatientState } from '../../src/engine/state.ts';
 import { keysOf } from '../../src/runtime/store.ts';
@@ -67,7 +67,7 @@ describe('worker processes', () => {
     for (let round = 0; round < 5; round++) {
       for (const p of patients) {
         await store.set(p.id, p.schedule, now);
-        await redis.zadd(store.dueKey, now - 1000, JSON.stringify(['drills_due', p.id]));
+        await redis.zadd(store.dueKey, now - 1000, dueMember('drills_due', p.id));
       }
       await Promise.all(schedulers.map((s) => s.tick(Date.now())));
     }
