@@ -449,7 +449,11 @@ async function inBatches<T>(items: T[], run: (batch: T[]) => Promise<unknown>): 
 
 // ---- CPU ------------------------------------------------------------------------------------------
 
-const commandsText = (c: CpuShare, updates: number) => `${fmt(c.commands / updates, 1)} Redis commands`;
+const commandsText = (c: CpuShare, updates: number) =>
+  `${fmt(c.commands / updates, 1)} Redis commands (${[...c.byName]
+    .slice(0, 12)
+    .map(([name, calls]) => `${name} ${fmt(calls / updates, 1)}`)
+    .join(', ')})`;
 
 /** Bot API calls per method during a round, per update: what each phase asks of Telegram. */
 function callsSince(fake: FakeBotApi, before: Map<string, number>, updates: number): string {

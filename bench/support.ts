@@ -49,12 +49,17 @@ export async function endAll(): Promise<void> {
 export async function cpuMark(redis: Redis) {
   const info = (await redis.info('cpu')) + (await redis.info('stats'));
   const num = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+  const byName = new Map<string, number>();
+  for (const [, name, calls] of (await redis.info('commandstats')).matchAll(/cmdstat_([^:]+):calls=(\d+)/g)) {
+    byName.set(name as string, Number(calls));
+  }
   const own = process.cpuUsage();
   return {
     at: performance.now(),
     node: (own.user + own.system) / 1e6,
     redis: num('used_cpu_user') + num('used_cpu_sys'),
     commands: num('total_commands_processed'),
+    byName,
     elu: performance.eventLoopUtilization(),
   };
 }
@@ -66,6 +71,12 @@ export function cpuShare(from: CpuMark, to: CpuMark) {
     node: (to.node - from.node) / wall,
     redis: (to.redis - from.redis) / wall,
     commands: to.commands - from.commands,
+    byName: new Map(
+      [...to.byName]
+        .map(([name, calls]) => [name, calls - (from.byName.get(name) ?? 0)] as const)
+        .filter(([, calls]) => calls > 0)
+        .sort((a, b) => b[1] - a[1]),
+    ),
     elu: performance.eventLoopUtilization(to.elu, from.elu).utilization,
   };
 }
