@@ -1,6 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { App, HTTPReceiver, LogLevel } from '@slack/bolt';
+import { App, HTTPReceiver } from '@slack/bolt';
 import type { InstallationStore } from '@slack/oauth';
 import type { WebClient } from '@slack/web-api';
 import type { Logger } from 'pino';
@@ -10,6 +10,7 @@ import type { Locale } from '../../src/content/schema.ts';
 import type { CoachRuntime } from '../../src/runtime/coach-runtime.ts';
 import type { QuestionMessages } from '../../src/runtime/question-messages.ts';
 import type { PatientStore } from '../../src/runtime/store.ts';
+import { boltLogger } from './bolt-logger.ts';
 import { dmEvent, type Hints, localeOf, parseSlashCommand, patientIdOf, tapEvent } from './events.ts';
 import { HOME_ACTION, homeViewOf } from './home.ts';
 import type { SlackSender } from './sender.ts';
@@ -89,21 +90,22 @@ export async function startSlackApp(opts: SlackAppOptions): Promise<RunningSlack
         scopes: [...SLACK_SCOPES],
       }
     : { token: opts.botToken };
+  const boltLog = boltLogger(log);
   const receiver = opts.appToken
     ? undefined
     : new HTTPReceiver({
         signingSecret: opts.signingSecret ?? '',
-        logLevel: LogLevel.ERROR,
+        logger: boltLog,
         ...(opts.oauth ? { ...auth, installerOptions: { directInstall: true } } : {}),
       });
   const app = receiver
-    ? new App({ ...auth, clientOptions, logLevel: LogLevel.ERROR, receiver })
+    ? new App({ ...auth, clientOptions, logger: boltLog, receiver })
     : new App({
         ...auth,
         appToken: opts.appToken,
         socketMode: true,
         clientOptions,
-        logLevel: LogLevel.ERROR,
+        logger: boltLog,
       });
 
   /** The person's language and zone from their profile, asked only at first contact. */

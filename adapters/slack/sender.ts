@@ -1,5 +1,5 @@
 import type { HomeView } from '@slack/types';
-import { ErrorCode, LogLevel, WebClient } from '@slack/web-api';
+import { ErrorCode, type Logger, LogLevel, WebClient } from '@slack/web-api';
 import type { Redis } from 'ioredis';
 import type { DeliveryResult } from '../../jobs/delivery.ts';
 import type { OutboundMessage } from '../../src/engine/events.ts';
@@ -23,6 +23,8 @@ export interface SlackSenderOptions {
   tokenFor: (teamId: string) => Promise<string>;
   redis: Redis;
   prefix: string;
+  /** Where the Web API client's own warnings go (`boltLogger`); the console otherwise. */
+  logger?: Logger;
 }
 
 /** One Slack platform error mapped as the outbox needs it; undefined for errors worth retrying. */
@@ -72,7 +74,7 @@ export function createSlackSender(opts: SlackSenderOptions) {
         ...(opts.apiUrl ? { slackApiUrl: opts.apiUrl } : {}),
         retryConfig: { retries: 0 },
         rejectRateLimitedCalls: true,
-        logLevel: LogLevel.ERROR,
+        ...(opts.logger ? { logger: opts.logger } : { logLevel: LogLevel.ERROR }),
       });
       clients.set(token, c);
     }

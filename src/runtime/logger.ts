@@ -22,7 +22,8 @@ const CREDENTIALS: [RegExp, string][] = [
 /** Deep enough for an error, its cause and the client error inside that. */
 const MAX_DEPTH = 8;
 
-function scrub(text: string): string {
+/** A text with every credential it quotes blanked. */
+export function scrubCredentials(text: string): string {
   let out = text;
   for (const [pattern, replacement] of CREDENTIALS) out = out.replace(pattern, replacement);
   return out;
@@ -30,7 +31,7 @@ function scrub(text: string): string {
 
 /** A copy without echo fields at any depth and with credentials blanked in every string. */
 function clean(value: unknown, depth: number, seen: WeakSet<object>): unknown {
-  if (typeof value === 'string') return scrub(value);
+  if (typeof value === 'string') return scrubCredentials(value);
   if (value === null || typeof value !== 'object') return value;
   if (ArrayBuffer.isView(value)) return `[${value.constructor.name}]`;
   if (seen.has(value) || depth >= MAX_DEPTH) return '[…]';

@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import type { ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import { type RunningSlackApp, startSlackApp } from '../../adapters/slack/app.ts';
+import { boltLogger } from '../../adapters/slack/bolt-logger.ts';
 import { SLACK_CHANNEL_PREFIX, slackDeliver } from '../../adapters/slack/delivery.ts';
 import { slackUserOf } from '../../adapters/slack/events.ts';
 import { homeViewOf } from '../../adapters/slack/home.ts';
@@ -134,6 +135,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
             installations ? botTokenOf(installations, teamId) : (envSlackToken as string),
           redis: storeRedis,
           prefix: keyPrefix,
+          logger: boltLogger(log),
         })
       : undefined;
   const teams = new TeamStore(storeRedis, keyPrefix);
