@@ -2,7 +2,8 @@ import { type ConnectionOptions, Queue, UnrecoverableError, Worker } from 'bullm
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { OutboundMessage } from '../src/engine/events.ts';
-import { type DeliveryJob, globEscape, jobIdOf, jobIdsMatching, QUEUES, RETENTION } from './queues.ts';
+import { globEscape } from '../src/runtime/redis-glob.ts';
+import { type DeliveryJob, jobIdOf, jobIdsMatching, QUEUES, RETENTION } from './queues.ts';
 
 export type DeliveryResult =
   /** `messageId`: the platform's id of the message, where it has one. */

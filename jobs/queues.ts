@@ -1,6 +1,7 @@
 import type { JobsOptions, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { OutboundMessage, Timer } from '../src/engine/events.ts';
+import { globEscape } from '../src/runtime/redis-glob.ts';
 
 /** Queue names; one prefix per deployment keeps several on one Redis apart. */
 export const QUEUES = { timers: 'timers', outbox: 'outbox' } as const;
@@ -67,4 +68,3 @@ export async function jobIdsMatching(
 }
 
 /** A literal for a SCAN pattern. */
-export const globEscape = (text: string): string => text.replace(/[*?[\]\\]/g, '\\$&');

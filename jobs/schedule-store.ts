@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
 import { TIMERS, type Timer } from '../src/engine/events.ts';
 import { type Schedule, scheduleSchema } from '../src/engine/state.ts';
+import { globEscape } from '../src/runtime/redis-glob.ts';
 import { nextWallTime } from '../src/time/local.ts';
-import { globEscape } from './queues.ts';
 
 /** A schedule entry: a recurring timer of a patient, or a one-off wake-up at a given instant. */
 export interface DueEntry {

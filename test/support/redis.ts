@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll } from 'vitest';
+import { globEscape } from '../../src/runtime/redis-glob.ts';
 import { hasRedisServer, type PrivateRedis, startPrivateRedis } from '../../src/runtime/redis-server.ts';
 
 export interface RedisFixture {
@@ -11,8 +12,6 @@ export interface RedisFixture {
   /** An extra connection, for races that need separate WATCHes; closed after the file's tests. */
   connect(): Redis;
 }
-
-const globEscape = (text: string) => text.replace(/[*?[\]\\]/g, '\\$&');
 
 async function deleteKeysUnder(redis: Redis, prefix: string): Promise<void> {
   let cursor = '0';
