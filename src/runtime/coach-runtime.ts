@@ -35,6 +35,11 @@ export interface EffectPorts {
   stepped?(patientId: string, state: PatientState | null): Promise<void>;
 }
 
+/** A replayed schedule effect may be older than the patient's current schedule: sync to the state. */
+function syncedToState(effects: readonly Effect[], state: PatientState | null): Effect[] {
+  return effects.map((e) => (e.type === 'schedule' ? { ...e, schedule: pushesOf(state) } : e));
+}
+
 export class InvalidEventError extends Error {
   override name = 'InvalidEventError';
 }
@@ -72,10 +77,41 @@ export class CoachRuntime {
     );
     this.observe?.(event.kind, result.duplicate);
     const after = result.state;
-    // A replayed schedule effect may be older than the patient's current schedule: sync to the state.
-    const effects = result.duplicate
-      ? result.effects.map((e) => (e.type === 'schedule' ? { ...e, schedule: pushesOf(after) } : e))
-      : result.effects;
+    const effects = result.duplicate ? syncedToState(result.effects, after) : result.effects;
+    await this.performAll(event, effects, after);
+    if (!result.duplicate && this.ports.stepped) {
+      // Cosmetic and already committed: a failure is reported, and the step stands.
+      await this.ports.stepped(event.patientId, result.state).catch((error: unknown) => {
+        this.log.error(
+          { err: error, eventId: event.id, patientId: event.patientId },
+          'after-step hook failed',
+        );
+      });
+    }
+    return { duplicate: result.duplicate, state: result.state, effects };
+  }
+
+  /**
+   * Performs the effects of an event committed earlier and never confirmed (see the pending-effects
+   * sweep), as a redelivery of that event would. False when there is nothing left to perform.
+   */
+  async replay(patientId: string, eventId: string): Promise<boolean> {
+    const pending = await this.store.pendingEffects(patientId, eventId);
+    if (pending === null) return false;
+    const state = await this.store.load(patientId);
+    await this.performAll({ id: eventId, patientId }, syncedToState(pending, state), state);
+    return true;
+  }
+
+  /**
+   * A step's effects in order, each with an idempotency key from the event id and its position, so
+   * performing them again (a redelivery, a replay) repeats nothing that already happened.
+   */
+  private async performAll(
+    event: { id: string; patientId: string },
+    effects: readonly Effect[],
+    after: PatientState | null,
+  ): Promise<void> {
     const messages = effects.flatMap((e) => (e.type === 'send' ? [e.message] : []));
     const firstSend = effects.findIndex((e) => e.type === 'send');
     const sendKey = firstSend >= 0 ? `${event.id}#${firstSend}` : undefined;
@@ -95,20 +131,9 @@ export class CoachRuntime {
     }
     // Last, once the goodbye is queued: what lives outside the patient's keys goes too.
     if (effects.some((e) => e.type === 'delete')) await this.ports.forget?.(event.patientId, sendKey);
-    // Until here a crash leaves the effects pending in the store; a redelivery replays them, and
-    // the idempotency keys make the replay a no-op where they already happened.
-    if (result.effects.length > 0 && result.state !== null)
-      await this.store.settle(event.patientId, event.id);
-    if (!result.duplicate && this.ports.stepped) {
-      // Cosmetic and already committed: a failure is reported, and the step stands.
-      await this.ports.stepped(event.patientId, result.state).catch((error: unknown) => {
-        this.log.error(
-          { err: error, eventId: event.id, patientId: event.patientId },
-          'after-step hook failed',
-        );
-      });
-    }
-    return { duplicate: result.duplicate, state: result.state, effects };
+    // Until here a crash leaves the effects pending in the store; a redelivery or the sweep replays
+    // them, and the idempotency keys make the replay a no-op where they already happened.
+    if (effects.length > 0 && after !== null) await this.store.settle(event.patientId, event.id);
   }
 
   private async perform(

@@ -28,15 +28,8 @@ import { chatIdOf } from '../../adapters/telegram/updates.ts';
 import { drawingCharts } from '../../jobs/charts.ts';
 import { postCoachDigests, startCoachDigests } from '../../jobs/coach-digests.ts';
 import { createDeliveryWorker, type Deliver, Outbox } from '../../jobs/delivery.ts';
-import { startScheduleRepair } from '../../jobs/maintenance.ts';
-import {
-  type DeliveryJob,
-  globEscape,
-  jobIdOf,
-  jobIdsMatching,
-  QUEUES,
-  type TimerJob,
-} from '../../jobs/queues.ts';
+import { startPendingReplay, startScheduleRepair } from '../../jobs/maintenance.ts';
+import { type DeliveryJob, jobIdOf, jobIdsMatching, QUEUES, type TimerJob } from '../../jobs/queues.ts';
 import { ScheduleStore } from '../../jobs/schedule-store.ts';
 import { runScheduler, Scheduler } from '../../jobs/scheduler.ts';
 import { createTimerWorker } from '../../jobs/timer-worker.ts';
@@ -49,6 +42,7 @@ import type { Config } from './config.ts';
 import { Metrics } from './metrics.ts';
 import { startOpsServer } from './ops-server.ts';
 import { QuestionMessages } from './question-messages.ts';
+import { globEscape } from './redis-glob.ts';
 import { PatientStore } from './store.ts';
 
 export interface Service {
@@ -239,6 +233,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const workers: Worker[] = [];
   const stops: (() => Promise<void>)[] = [];
   let repair: ScheduledTask | undefined;
+  let replay: ScheduledTask | undefined;
   let digests: ScheduledTask | undefined;
   let coachDigests: ScheduledTask | undefined;
   const lockDurationMs = config.jobLockSeconds * 1000;
@@ -291,6 +286,15 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       prefix: keyPrefix,
       owner: randomUUID(),
       store: schedules,
+      clock,
+      log,
+    });
+    replay = startPendingReplay({
+      redis,
+      prefix: keyPrefix,
+      owner: randomUUID(),
+      store: runtimeStore,
+      runtime,
       clock,
       log,
     });
@@ -395,6 +399,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       await receiving?.stop();
       await slackApp?.stop();
       await repair?.destroy();
+      await replay?.destroy();
       await digests?.destroy();
       await coachDigests?.destroy();
       for (const stop of stops) await stop();

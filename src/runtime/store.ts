@@ -11,6 +11,7 @@ import {
   type SeenIds,
   seenIdOf,
 } from './record-codec.ts';
+import { globEscape } from './redis-glob.ts';
 
 export const DEFAULT_PREFIX = 'bc:';
 /**
@@ -83,6 +84,19 @@ const pendingEffectsSchema = z.array(
     type: z.enum(['send', 'alert_coach', 'audit', 'schedule', 'wake_at', 'export', 'delete']),
   }),
 );
+/** An event's pending effects with when they were committed; earlier versions stored the bare list. */
+const pendingSchema = z.union([
+  z.strictObject({ at: z.number(), effects: pendingEffectsSchema }),
+  pendingEffectsSchema.transform((effects) => ({ at: 0, effects })),
+]);
+
+/** An event whose effects were committed but never confirmed performed. */
+export interface Unsettled {
+  patientId: string;
+  eventId: string;
+  /** When its step was committed (0: unknown, written by an earlier version). */
+  at: number;
+}
 
 export class CorruptRecordError extends Error {
   constructor(
@@ -99,6 +113,14 @@ function describeIssues(error: z.ZodError): string {
     .slice(0, 3)
     .map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`)
     .join('; ');
+}
+
+function safeJson(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
 }
 
 function parseStored<T>(key: string, raw: string, schema: z.ZodType<T>): T {
@@ -224,7 +246,7 @@ export class PatientStore {
       if (seenAt !== null || record?.seen.has(seenId)) {
         // Processed before; if its effects were never confirmed performed, hand them out again.
         const pending = await this.redis.hget(keys.pending, event.id);
-        const effects = pending === null ? [] : parseStored(keys.pending, pending, pendingEffectsSchema);
+        const effects = pending === null ? [] : parseStored(keys.pending, pending, pendingSchema).effects;
         return { duplicate: true, state: current, effects: effects as Effect[] };
       }
 
@@ -254,7 +276,7 @@ export class PatientStore {
           tx.zremrangebyrank(keys.seen, 0, -(SEEN_LIMIT + 1));
         }
         const outward = effects.filter((effect) => OUTWARD.has(effect.type));
-        if (outward.length > 0) tx.hset(keys.pending, event.id, JSON.stringify(effects));
+        if (outward.length > 0) tx.hset(keys.pending, event.id, JSON.stringify({ at: now, effects }));
       }
       execSent = true;
       const replies = await tx.exec();
@@ -276,6 +298,36 @@ export class PatientStore {
   /** Events whose effects were committed but not confirmed performed (a crash in between). */
   async unsettled(patientId: string): Promise<string[]> {
     return this.redis.hkeys(this.keysOf(patientId).pending);
+  }
+
+  /** An event's effects still waiting to be confirmed, or null when there are none (any more). */
+  async pendingEffects(patientId: string, eventId: string): Promise<Effect[] | null> {
+    const key = this.keysOf(patientId).pending;
+    const raw = await this.redis.hget(key, eventId);
+    return raw === null ? null : (parseStored(key, raw, pendingSchema).effects as Effect[]);
+  }
+
+  /**
+   * Every patient's events committed before `before` whose effects were never confirmed: a crash or
+   * a failed effect after the commit, for an event the platform will not deliver again (Slack is
+   * answered before the step; polling moves on). Scans the keyspace, so it is for a sweep.
+   */
+  async *unsettledBefore(before: number): AsyncGenerator<Unsettled> {
+    const match = `${globEscape(this.prefix)}{*}:pending`;
+    for await (const keys of this.redis.scanStream({ match, type: 'hash', count: 1000 }) as AsyncIterable<
+      string[]
+    >) {
+      for (const key of keys) {
+        const patientId = key.slice(this.prefix.length + 1, key.lastIndexOf('}'));
+        const entries = await this.redis.hgetall(key);
+        for (const [eventId, raw] of Object.entries(entries)) {
+          const parsed = pendingSchema.safeParse(safeJson(raw));
+          // An unreadable entry is handed on too: reading its effects then fails, naming the key.
+          const at = parsed.success ? parsed.data.at : 0;
+          if (at < before) yield { patientId, eventId, at };
+        }
+      }
+    }
   }
 
   /** The state and the whole audit log (older records keep theirs in a list of its own). */

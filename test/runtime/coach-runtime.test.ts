@@ -208,6 +208,31 @@ describe('the coach runtime on a real Redis store', () => {
     expect(p.ports.sent).toHaveLength(2);
   });
 
+  it('replays a failed step’s effects once when nobody redelivers the event', async () => {
+    const p = remotePatient();
+    p.ports.failSends = 1;
+    await expect(p.send({ kind: 'command', command: 'start', args: '' }, 'start-1')).rejects.toThrow(
+      /unreachable/,
+    );
+    const unsettled = async (before: number) => {
+      const found = [];
+      for await (const u of p.store.unsettledBefore(before)) found.push(u);
+      return found;
+    };
+    // Found only once it is older than the cut-off, and only under this store's prefix.
+    expect(await unsettled(p.now())).toEqual([]);
+    expect(await unsettled(p.now() + 1)).toEqual([
+      { patientId: p.patientId, eventId: 'start-1', at: p.now() },
+    ]);
+    expect(await p.runtime.replay(p.patientId, 'start-1')).toBe(true);
+    expect(p.ports.sent.map((s) => s.key)).toEqual(['start-1#0', 'start-1#0']);
+    expect(await unsettled(p.now() + 1)).toEqual([]);
+    expect(await p.runtime.replay(p.patientId, 'start-1')).toBe(false);
+    expect(p.ports.sent).toHaveLength(2);
+    // The state was stepped once: the consent question, not a second greeting.
+    expect((await p.state())?.ask?.q).toBe('consent');
+  });
+
   it('refuses a malformed event with a clear error and stores nothing', async () => {
     const p = remotePatient();
     await expect(
