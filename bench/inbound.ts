@@ -5,8 +5,12 @@
  * latency of each at half of its own maximum rate.
  *
  *   npm run bench:inbound -- [--updates 20000] [--rounds 3] [--warmup 2000] [--concurrency 50] [--duration 20]
- *     [--answer tap|text] [--delivery-rate 1000] [--only baseline|pipeline] [--timeout-minutes 20]
+ *     [--answer tap|text] [--delivery-rate 1000] [--only baseline|pipeline] [--floor] [--timeout-minutes 20]
  *     [--profile DIR] [--out FILE]
+ *
+ * --floor adds phase A3 between the two: the same bare bot, but doing on the platform what a tap
+ * needs, as the pipeline does (answer the tap, close the answered question, reply). A3/A is then a
+ * ceiling on B/A for any design that answers taps that way, measured in the same run.
  *
  * Everything runs on loopback in this process: a private redis-server (or REDIS_URL with a random
  * prefix, whose keys alone are deleted afterwards), one fake Bot API shared by both phases, the
@@ -62,6 +66,7 @@ const { values: args } = parseArgs({
     answer: { type: 'string', default: 'tap' },
     'delivery-rate': { type: 'string', default: '1000' },
     only: { type: 'string' },
+    floor: { type: 'boolean', default: false },
     profile: { type: 'string' },
     'timeout-minutes': { type: 'string', default: '20' },
     out: { type: 'string' },
@@ -95,6 +100,8 @@ if (args.only !== undefined && args.only !== 'baseline' && args.only !== 'pipeli
 }
 const RUN_BASELINE = args.only !== 'pipeline';
 const RUN_PIPELINE = args.only !== 'baseline';
+const RUN_FLOOR = args.floor === true && args.only === undefined && args.answer === 'tap';
+if (args.floor && !RUN_FLOOR) throw new Error('--floor: needs both phases and --answer tap');
 
 const TOKEN = '123:bench';
 const SECRET = 'bench-inbound-secret';
@@ -451,6 +458,7 @@ async function inBatches<T>(items: T[], run: (batch: T[]) => Promise<unknown>): 
 
 const commandsText = (c: CpuShare, updates: number) =>
   `${fmt(c.commands / updates, 1)} Redis commands (${[...c.byName]
+    .filter(([, calls]) => calls / updates >= 0.05)
     .slice(0, 12)
     .map(([name, calls]) => `${name} ${fmt(calls / updates, 1)}`)
     .join(', ')})`;
@@ -607,9 +615,11 @@ async function baseline(
   fake: FakeBotApi,
   template: Template,
   replies: Replies,
+  /** A3: also answer the tap and close the answered question, as the pipeline does. */
+  tapWork = false,
 ): Promise<Subject> {
   const redis = res.own(new Redis(redisUrl, { maxRetriesPerRequest: null }), (r) => r.quit());
-  const prefix = `${runId}-a:`;
+  const prefix = `${runId}-${tapWork ? 'a3' : 'a'}:`;
   const bot = new Bot<BareContext>(TOKEN, { botInfo: BOT_INFO, client: { apiRoot: fake.apiRoot } });
   bot.use(
     session({
@@ -624,6 +634,10 @@ async function baseline(
     ctx.session.checkIns++;
     ctx.session.lastPain = Number(answer);
     ctx.session.lastOn = template.today;
+    if (tapWork && ctx.callbackQuery) {
+      await ctx.answerCallbackQuery();
+      await ctx.editMessageText(`${template.question.text}\n\n✓ ${answer}`);
+    }
     await ctx.reply(template.reply.text, markup ? { reply_markup: markup } : {});
   });
   const handle = webhookCallback(bot, 'http', { secretToken: SECRET });
@@ -643,7 +657,7 @@ async function baseline(
   res.own(server, async (s) => s.closeAllConnections());
 
   return {
-    name: 'A. baseline',
+    name: tapWork ? 'A3. baseline with the tap’s three calls' : 'A. baseline',
     target: { replies, post: poster(res, port) },
     // A returning patient's bot already has a session: the read finds one, as in the pipeline.
     seed: (chats) =>
@@ -791,8 +805,10 @@ async function main(): Promise<void> {
   // alternate (A B, B A, A B, …) so that load from elsewhere on a shared machine falls on both.
   const subjects: Subject[] = [];
   if (RUN_BASELINE) subjects.push(await baseline(run, redisUrl, fake, template, replies));
+  if (RUN_FLOOR) subjects.push(await baseline(run, redisUrl, fake, template, replies, true));
   if (RUN_PIPELINE) subjects.push(await pipeline(run, redisUrl, fake, template, replies));
   say('\nA. baseline: a bare grammY webhook bot, its Redis session, one reply');
+  if (RUN_FLOOR) say('A3. the same, also answering the tap and closing the question: three calls');
   say('B. pipeline: the service by webhook: engine, store, outbox, delivery worker');
   if (WARMUP > 0) {
     for (const subject of subjects) {
@@ -856,6 +872,15 @@ async function main(): Promise<void> {
   const pairRatios = a && b ? a.rounds.map((x, i) => (b.rounds[i]?.perSecond ?? 0) / x.perSecond) : [];
   const ratio = pairRatios.length > 0 ? median(pairRatios) : undefined;
   const ms = (r: Round, p: number) => fmt(percentile(r.latencies.slice().sort(), p), 1);
+  const a3 = RUN_FLOOR ? phases[1] : undefined;
+  const roundRatio = (top: Phase, bottom: Phase) =>
+    median(bottom.rounds.map((x, i) => (top.rounds[i]?.perSecond ?? 0) / x.perSecond));
+  const floorNote =
+    a && a3 && b
+      ? [
+          `- A3, the bare bot answering the tap and closing the question too (answerCallbackQuery, editMessageText, sendMessage): ${fmt(a3.perSecond)} updates/s (rounds ${a3.rounds.map((t) => fmt(t.perSecond)).join(' / ')}), p99 ${ms(a3.latency, 0.99)} ms at half its max. **A3/A = ${roundRatio(a3, a).toFixed(2)}**: the ceiling of B/A for any design that answers a tap with those three calls, with no engine, store or queue at all. B/A3 = ${roundRatio(b, a3).toFixed(2)}.`,
+        ]
+      : [];
   const cell = (phase: Phase | undefined, value: (p: Phase) => string) => (phase ? value(phase) : '–');
   const rows = [
     [
@@ -915,6 +940,7 @@ async function main(): Promise<void> {
       (p) =>
         `- ${p.subject.name}, median round: ${cpuText(p.typical.cpu)}; per update ${commandsText(p.typical.cpu, p.typical.count)} and Bot API calls ${p.typical.calls}. Open loop: ${fmt(p.latency.count)} updates in ${fmt(p.latency.ms / 1000, 1)} s, POSTs issued late by p99 ${fmt(p.latency.sendLagP99 ?? 0, 1)} ms.`,
     ),
+    ...floorNote,
     `- Every update answered 200, every chat got exactly one reply, and each patient's check-in was stored (${fmt(expected)} in all).`,
     ...(b ? [`- B: DELIVERY_CONCURRENCY ${CONCURRENCY}, TELEGRAM_RATE_PER_SECOND ${DELIVERY_RATE}.`] : []),
   ].join('\n');
