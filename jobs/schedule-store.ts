@@ -59,8 +59,12 @@ export function encodeSchedule(schedule: Schedule): string {
 
 function decodeSchedule(raw: string): Schedule | undefined {
   if (raw.startsWith('{')) {
-    const parsed = scheduleSchema.safeParse(JSON.parse(raw));
-    return parsed.success ? parsed.data : undefined;
+    try {
+      const parsed = scheduleSchema.safeParse(JSON.parse(raw));
+      return parsed.success ? parsed.data : undefined;
+    } catch {
+      return undefined;
+    }
   }
   const [timezone, drillTime, reminderTime, quiet] = raw.split(' ');
   const [start, end] = quiet?.split('-') ?? [];

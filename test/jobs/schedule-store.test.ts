@@ -164,3 +164,13 @@ it('drops an entry it cannot read, and goes on with the rest', async () => {
     { msg: 'dropped unreadable schedule entries', count: 1 },
   ]);
 });
+
+it('reads a schedule it cannot parse as none, rather than failing the others', async () => {
+  const store = storeOf();
+  await store.set('tg:1', KATHMANDU, NOW);
+  await redisFixture.redis.hset(store.schedulesKey, 'tg:2', '{"timezone":', 'tg:3', 'Nowhere 25:00 20:00');
+  expect(Object.fromEntries(await store.schedulesOf(['tg:1', 'tg:2', 'tg:3']))).toEqual({
+    'tg:1': KATHMANDU,
+  });
+  expect(await store.repair(NOW)).toBe(0);
+});
