@@ -27,7 +27,7 @@ import { parseArgs } from 'node:util';
 import { RedisAdapter } from '@grammyjs/storage-redis';
 import { Queue } from 'bullmq';
 import { Bot, type Context, type SessionFlavor, session, webhookCallback } from 'grammy';
-import type { InlineKeyboardMarkup, UserFromGetMe } from 'grammy/types';
+import type { InlineKeyboardMarkup } from 'grammy/types';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { inlineKeyboard } from '../adapters/telegram/sender.ts';
@@ -41,7 +41,7 @@ import { startService } from '../src/runtime/service.ts';
 import { keysOf, PatientStore } from '../src/runtime/store.ts';
 import { formatWallTime, localDate, localMinutes } from '../src/time/local.ts';
 import { realContent } from '../test/support/content.ts';
-import { type FakeBotApi, startFakeBotApi } from '../test/support/fake-bot-api.ts';
+import { type FakeBotApi, fakeBotUser, startFakeBotApi } from '../test/support/fake-bot-api.ts';
 import { SimPatient } from '../test/support/patient.ts';
 import {
   type CpuShare,
@@ -579,21 +579,7 @@ async function listen(server: Server): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-const BOT_INFO: UserFromGetMe = {
-  id: 123,
-  is_bot: true,
-  first_name: 'Backcoach',
-  username: 'backcoach_test_bot',
-  can_join_groups: false,
-  can_read_all_group_messages: false,
-  supports_inline_queries: false,
-  can_connect_to_business: false,
-  has_main_web_app: false,
-  has_topics_enabled: false,
-  allows_users_to_create_topics: false,
-  can_manage_bots: false,
-  supports_join_request_queries: false,
-};
+const BOT_INFO = fakeBotUser(123);
 
 interface BareSession {
   checkIns: number;

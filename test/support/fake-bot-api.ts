@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Update } from 'grammy/types';
+import type { Update, UserFromGetMe } from 'grammy/types';
 
 /**
  * A fake Telegram Bot API server on loopback, for tests and benchmarks: point grammY's `apiRoot` at
@@ -332,12 +332,10 @@ interface Waiter {
   timer: NodeJS.Timeout;
 }
 
-export async function startFakeBotApi(opts: FakeBotApiOptions = {}): Promise<FakeBotApi> {
-  const random = opts.random ?? Math.random;
-  const requiredToken = opts.token;
-  const botId = Number(requiredToken?.split(':')[0]) || 1234567;
-  const botUser = {
-    id: botId,
+/** The bot `getMe` describes, for a client that is given its bot info instead of asking. */
+export function fakeBotUser(id: number): UserFromGetMe {
+  return {
+    id,
     is_bot: true,
     first_name: 'Backcoach',
     username: 'backcoach_test_bot',
@@ -346,7 +344,18 @@ export async function startFakeBotApi(opts: FakeBotApiOptions = {}): Promise<Fak
     supports_inline_queries: false,
     can_connect_to_business: false,
     has_main_web_app: false,
+    has_topics_enabled: false,
+    allows_users_to_create_topics: false,
+    can_manage_bots: false,
+    supports_join_request_queries: false,
   };
+}
+
+export async function startFakeBotApi(opts: FakeBotApiOptions = {}): Promise<FakeBotApi> {
+  const random = opts.random ?? Math.random;
+  const requiredToken = opts.token;
+  const botId = Number(requiredToken?.split(':')[0]) || 1234567;
+  const botUser = fakeBotUser(botId);
   const getMeBody = Buffer.from(JSON.stringify({ ok: true, result: botUser }));
   const from = { id: botId, is_bot: true, first_name: 'Backcoach', username: 'backcoach_test_bot' };
 
