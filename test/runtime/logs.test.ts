@@ -1,12 +1,11 @@
 import { format } from 'node:util';
-import type { Installation } from '@slack/oauth';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { RedisInstallationStore } from '../../adapters/slack/installation-store.ts';
 import { createLogger } from '../../src/runtime/logger.ts';
 import type { Service } from '../../src/runtime/service.ts';
 import { day, onboard, TestClock } from '../support/chat-journey.ts';
 import { type FakeBotApi, startFakeBotApi } from '../support/fake-bot-api.ts';
-import { type FakeSlackApi, startFakeSlackApi } from '../support/fake-slack-api.ts';
+import { type FakeSlackApi, slackInstallation, startFakeSlackApi } from '../support/fake-slack-api.ts';
 import { useRedis } from '../support/redis.ts';
 import { startTestService } from '../support/service.ts';
 import { nowSeconds } from '../support/slack-requests.ts';
@@ -84,17 +83,6 @@ const SECRETS = {
   adminToken: 'admin-token-for-the-logs-test-0123',
 };
 
-const installation = (teamId: string, token: string): Installation<'v2', false> => ({
-  team: { id: teamId, name: teamId },
-  enterprise: undefined,
-  user: { id: 'UINSTALLER', token: undefined, scopes: undefined },
-  bot: { token, scopes: ['chat:write'], id: 'BBOT', userId: 'UBOT' },
-  tokenType: 'bot',
-  isEnterpriseInstall: false,
-  appId: 'A1',
-  authVersion: 'v2',
-});
-
 describe('logs of Slack, the Telegram webhook and the queue dashboard', () => {
   const logged: string[] = [];
   /** Anything a library prints to the console instead of logging through pino: there should be none. */
@@ -117,7 +105,7 @@ describe('logs of Slack, the Telegram webhook and the queue dashboard', () => {
     for (const id of ['U1', 'U2']) slack.setUser(id, { tz: 'Europe/Berlin', locale: 'en-US' });
     const prefix = redisFixture.prefix().replace(/[^A-Za-z0-9_-]/g, '');
     await new RedisInstallationStore(redisFixture.redis, `${prefix}:`).storeInstallation(
-      installation('T1', SECRETS.slackBotToken),
+      slackInstallation('T1', SECRETS.slackBotToken),
     );
     ({ service: svc } = await startTestService(
       redisFixture,

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Installation } from '@slack/oauth';
 
 /**
  * A fake Slack Web API server on loopback, for end-to-end tests: point the real `WebClient` (or Bolt's
@@ -466,3 +467,15 @@ export async function startFakeSlackApi(opts: FakeSlackApiOptions = {}): Promise
     },
   };
 }
+
+/** A workspace's OAuth installation with a bot token, as Bolt's installation store keeps it. */
+export const slackInstallation = (teamId: string, token: string): Installation<'v2', false> => ({
+  team: { id: teamId, name: teamId },
+  enterprise: undefined,
+  user: { id: 'UINSTALLER', token: undefined, scopes: undefined },
+  bot: { token, scopes: ['chat:write'], id: 'BBOT', userId: 'UBOT' },
+  tokenType: 'bot',
+  isEnterpriseInstall: false,
+  appId: 'A1',
+  authVersion: 'v2',
+});

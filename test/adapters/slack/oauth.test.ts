@@ -1,8 +1,7 @@
-import type { Installation } from '@slack/oauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisInstallationStore } from '../../../adapters/slack/installation-store.ts';
 import type { Service } from '../../../src/runtime/service.ts';
-import { type FakeSlackApi, startFakeSlackApi } from '../../support/fake-slack-api.ts';
+import { type FakeSlackApi, slackInstallation, startFakeSlackApi } from '../../support/fake-slack-api.ts';
 import { useRedis } from '../../support/redis.ts';
 import { startTestService } from '../../support/service.ts';
 import { SlackUser } from '../../support/slack-user.ts';
@@ -12,24 +11,13 @@ const SECRET = 'oauth-signing-secret';
 let fake: FakeSlackApi;
 let service: Service;
 
-const install = (teamId: string, token: string): Installation<'v2', false> => ({
-  team: { id: teamId, name: teamId },
-  enterprise: undefined,
-  user: { id: 'UINSTALLER', token: undefined, scopes: undefined },
-  bot: { token, scopes: ['chat:write'], id: 'BBOT', userId: 'UBOT' },
-  tokenType: 'bot',
-  isEnterpriseInstall: false,
-  appId: 'A1',
-  authVersion: 'v2',
-});
-
 beforeAll(async () => {
   fake = await startFakeSlackApi({ tokens: { 'xoxb-team-a': 'TA', 'xoxb-team-b': 'TB' } });
   for (const id of ['UA1', 'UB1']) fake.setUser(id, { tz: 'Europe/Berlin', locale: 'en-US' });
   const prefix = redisFixture.prefix().replace(/[^A-Za-z0-9_-]/g, '');
   const installations = new RedisInstallationStore(redisFixture.redis, `${prefix}:`);
-  await installations.storeInstallation(install('TA', 'xoxb-team-a'));
-  await installations.storeInstallation(install('TB', 'xoxb-team-b'));
+  await installations.storeInstallation(slackInstallation('TA', 'xoxb-team-a'));
+  await installations.storeInstallation(slackInstallation('TB', 'xoxb-team-b'));
   ({ service } = await startTestService(
     redisFixture,
     {
