@@ -5,7 +5,7 @@
  * fake that answers 429 above 30/s or 1/s per chat.
  *
  *   npm run bench:fanout -- [--patients 100000] [--limited-messages 600] [--concurrency 50]
- *     [--diagnose-jobs 20000] [--delivery-rate 1000] [--timeout-minutes 20] [--out FILE]
+ *     [--diagnose-jobs 20000] [--delivery-rate 100000] [--timeout-minutes 20] [--out FILE]
  *
  * Everything runs on loopback: a private redis-server (or REDIS_URL with a random prefix, whose keys
  * alone are deleted afterwards) and the fake server in this process. Results: docs/PERFORMANCE.md.
@@ -18,9 +18,10 @@ import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { createTelegramSender } from '../adapters/telegram/sender.ts';
-import { Outbox, pacing } from '../jobs/delivery.ts';
+import { Outbox } from '../jobs/delivery.ts';
 import { QUEUES } from '../jobs/queues.ts';
 import { ScheduleStore } from '../jobs/schedule-store.ts';
+import { SendPacer } from '../jobs/send-pacer.ts';
 import type { OutboundMessage } from '../src/engine/events.ts';
 import type { PatientState } from '../src/engine/state.ts';
 import { step } from '../src/engine/step.ts';
@@ -55,7 +56,7 @@ const { values: args } = parseArgs({
     'limited-messages': { type: 'string', default: '600' },
     concurrency: { type: 'string', default: '50' },
     'diagnose-jobs': { type: 'string', default: '20000' },
-    'delivery-rate': { type: 'string', default: '1000' },
+    'delivery-rate': { type: 'string', default: '100000' },
     'timeout-minutes': { type: 'string', default: '20' },
     out: { type: 'string' },
   },
@@ -69,11 +70,11 @@ const N = int('patients');
 const LIMITED = int('limited-messages');
 /** The bare worker's concurrency and DELIVERY_CONCURRENCY, the same for a fair comparison. */
 const CONCURRENCY = int('concurrency');
-/** Jobs for the bare worker run again with the delivery worker's limiter (0: skip). */
+/** Jobs for the bare worker run again, each waiting for its slot at phase B's pace (0: skip). */
 const DIAGNOSE = int('diagnose-jobs', 0);
 /**
- * Phase B's TELEGRAM_RATE_PER_SECOND. The config accepts at most 1000; a higher value is set on the
- * loaded config directly, a what-if that takes the limiter out of the way (pacing(100000) = 100/ms).
+ * Phase B's TELEGRAM_RATE_PER_SECOND: "no platform limit". The config accepts at most 1000, so the
+ * value is set on the loaded config directly; every message still reserves its slot in Redis.
  */
 const DELIVERY_RATE = int('delivery-rate');
 const DEADLINE = Date.now() + int('timeout-minutes') * 60_000;
@@ -161,21 +162,17 @@ function patientTemplate(now: number): { state: PatientState; sample: OutboundMe
 // ---- Phase A: a bare BullMQ queue and worker, one grammY sendMessage per job --------------------
 
 /**
- * With `limiter`: the same bare worker with the delivery worker's limiter, to tell the cost of the
- * limiter from the cost of the rest of the pipeline.
+ * With `pacedAt`: the same bare worker, each job first waiting for its slot at that rate as the
+ * delivery worker does, to tell the cost of the pace from the cost of the rest of the pipeline.
  */
-async function baseline(
-  redisUrl: string,
-  text: string,
-  count: number,
-  limiter?: { max: number; duration: number },
-) {
+async function baseline(redisUrl: string, text: string, count: number, pacedAt?: number) {
   const res = new Resources(log);
   const fake = await fakeApi(res, {});
   // The pipeline's own HTTP client: grammY's Api through the Telegram sender.
   const sender = createTelegramSender({ token: TOKEN, apiRoot: fake.apiRoot });
   const connection = res.own(new Redis(redisUrl, { maxRetriesPerRequest: null }), (c) => c.quit());
-  const prefix = `{${runId}-a${limiter ? 'l' : ''}}`;
+  const prefix = `{${runId}-a${pacedAt ? 'p' : ''}}`;
+  const pacer = pacedAt ? new SendPacer(connection, `${prefix}:pace`, pacedAt) : undefined;
   const queue = res.own(new Queue<{ chatId: string }>('baseline', { connection, prefix }), (q) => q.close());
   for (let i = 0; i < count; i += BATCH) {
     const jobs = [];
@@ -190,14 +187,16 @@ async function baseline(
   let done = 0;
   const before = await cpuMark(connection);
   const processor = async (job: { data: { chatId: string } }) => {
+    if (pacer) await pacer.slot();
     first ||= performance.now();
     const result = await sender.send(job.data.chatId, { text });
     if (!result.ok) throw new Error(`baseline send failed: ${JSON.stringify(result)}`);
     last = performance.now();
     done++;
   };
-  const options = { connection, prefix, concurrency: CONCURRENCY, ...(limiter ? { limiter } : {}) };
-  res.own(new Worker('baseline', processor, options), (w) => w.close());
+  res.own(new Worker('baseline', processor, { connection, prefix, concurrency: CONCURRENCY }), (w) =>
+    w.close(),
+  );
   await waitUntil(
     'baseline jobs',
     async () => done,
@@ -378,13 +377,10 @@ async function main(): Promise<void> {
   const a = await baseline(redisUrl, text, N);
   say(`   ${fmt(a.jobs)} jobs in ${fmt(a.ms / 1000, 1)} s = ${fmt(a.perSecond)} jobs/s; ${cpuText(a.cpu)}`);
 
-  const fast = pacing(1000);
   let a2: Awaited<ReturnType<typeof baseline>> | undefined;
   if (DIAGNOSE > 0) {
-    say(
-      `\nA2. the same bare worker with the delivery limiter of rate 1000 (${fast.max} per ${fast.duration} ms) …`,
-    );
-    a2 = await baseline(redisUrl, text, DIAGNOSE, fast);
+    say(`\nA2. the same bare worker, each job waiting for its slot at ${fmt(DELIVERY_RATE)}/s …`);
+    a2 = await baseline(redisUrl, text, DIAGNOSE, DELIVERY_RATE);
     say(
       `   ${fmt(a2.jobs)} jobs in ${fmt(a2.ms / 1000, 1)} s = ${fmt(a2.perSecond)} jobs/s; ${cpuText(a2.cpu)}`,
     );
@@ -402,14 +398,13 @@ async function main(): Promise<void> {
 
   const ok = (pass: boolean) => (pass ? 'met' : 'missed');
   const ratio = (x: number, digits = 2) => x.toFixed(digits);
-  const paced = pacing(LIMIT);
-  const bPaced = pacing(DELIVERY_RATE);
+  const interval = (rate: number) => new SendPacer(redis, `${runId}-unused`, rate).interval;
   const rows = [
     ['A. Baseline: bare BullMQ + grammY, jobs/s', fmt(a.perSecond), '1.00', ''],
     ...(a2
       ? [
           [
-            `A2. Bare worker with pacing(1000), jobs/s`,
+            `A2. Bare worker with the pace of B, jobs/s`,
             fmt(a2.perSecond),
             ratio(a2.perSecond / a.perSecond),
             '',
@@ -447,11 +442,11 @@ async function main(): Promise<void> {
     '',
     `- A: ${fmt(a.jobs)} jobs, concurrency ${CONCURRENCY}, in ${fmt(a.ms / 1000, 1)} s from the first job's start to the last one's end; ${cpuText(a.cpu)}.`,
     ...(a2 ? [`- A2: ${fmt(a2.jobs)} jobs in ${fmt(a2.ms / 1000, 1)} s; ${cpuText(a2.cpu)}.`] : []),
-    `- B: ${fmt(N)} patients, ${sample.length} messages each; TELEGRAM_RATE_PER_SECOND ${DELIVERY_RATE} (pacing ${bPaced.max} per ${bPaced.duration} ms), DELIVERY_CONCURRENCY ${CONCURRENCY}. States and schedules seeded in ${fmt(b.seedMs / 1000, 1)} s (not timed).`,
+    `- B: ${fmt(N)} patients, ${sample.length} messages each; TELEGRAM_RATE_PER_SECOND ${fmt(DELIVERY_RATE)} (a slot every ${interval(DELIVERY_RATE)} µs), DELIVERY_CONCURRENCY ${CONCURRENCY}. States and schedules seeded in ${fmt(b.seedMs / 1000, 1)} s (not timed).`,
     `- B: ${fmt(b.messages)} messages, ${fmt(b.patients)} patients served, ${b.duplicates} served more than once, in ${fmt(b.ms / 1000, 1)} s from service start to the last delivery at the fake.`,
     `- B stages: every due entry scheduled at ${fmt(b.scheduledMs / 1000, 1)} s; every timer job run at ${fmt(b.timersMs / 1000, 1)} s (${fmt(perSecond(N, b.timersMs))} patients/s); largest backlog ${fmt(b.maxTimerBacklog)} timer jobs, ${fmt(b.maxOutboxBacklog)} deliveries.`,
     `- B load: ${cpuText(b.cpu)}; ${b.connections} TCP connections at the fake; Redis used ${b.memory} at the end (finished jobs are kept an hour, 10,000 at most).`,
-    `- C: ${fmt(c.delivered)} messages to distinct chats put straight on the outbox; pacing(${LIMIT}) = ${paced.max} per ${paced.duration} ms, a ceiling of ${fmt((paced.max * 1000) / paced.duration, 2)}/s (${ratio(paced.max / paced.duration / (LIMIT / 1000), 3)} of ${LIMIT}/s); gaps between deliveries at the fake: median ${c.medianGap} ms, longest ${c.maxGap} ms.`,
+    `- C: ${fmt(c.delivered)} messages to distinct chats put straight on the outbox; a slot every ${interval(LIMIT)} µs, a ceiling of ${fmt(1e6 / interval(LIMIT), 2)}/s (${ratio(1e6 / interval(LIMIT) / LIMIT, 3)} of ${LIMIT}/s); gaps between deliveries at the fake: median ${c.medianGap} ms, longest ${c.maxGap} ms.`,
   ].join('\n');
   say(`\n${report}`);
   if (args.out) writeFileSync(args.out, `${report}\n`);

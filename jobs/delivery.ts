@@ -1,9 +1,10 @@
-import { type ConnectionOptions, Queue, UnrecoverableError, Worker } from 'bullmq';
+import { type ConnectionOptions, type Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { OutboundMessage } from '../src/engine/events.ts';
 import { globEscape } from '../src/runtime/redis-glob.ts';
 import { type DeliveryJob, jobIdOf, jobIdsMatching, QUEUES, RETENTION } from './queues.ts';
+import type { SendPacer } from './send-pacer.ts';
 
 export type DeliveryResult =
   /** `messageId`: the platform's id of the message, where it has one. */
@@ -63,29 +64,22 @@ export class Outbox {
   }
 }
 
+/** A message the platform kept answering 429; counted where the 429s were seen. */
+class RateLimitedError extends Error {
+  override name = 'RateLimitedError';
+}
+
 export const DELIVERY_JOB_OPTIONS = {
   ...RETENTION,
   attempts: 10,
   backoff: { type: 'exponential' as const, delay: 1000 },
 };
 
-/**
- * The limiter as an even pace rather than a burst of `rate` at the start of every second: a platform
- * counting over a sliding second (as Telegram does) would see two bursts either side of a window edge
- * as twice the rate. Low rates get one message per slot; from 100/s on, a tenth of the rate per 100 ms,
- * because BullMQ's limiter spends a Redis round trip per window and one-per-millisecond slots would
- * cap a 1000/s setting near 400/s.
- */
-export function pacing(ratePerSecond: number): { max: number; duration: number } {
-  if (ratePerSecond >= 100) return { max: Math.floor(ratePerSecond / 10), duration: 100 };
-  return { max: 1, duration: Math.ceil(1000 / ratePerSecond) };
-}
-
 export interface DeliveryWorkerOptions {
   connection: ConnectionOptions;
   prefix: string;
-  /** The platform's overall limit (Telegram: 30 messages per second). */
-  ratePerSecond: number;
+  /** The platform's overall pace (Telegram: 30 messages per second), shared with direct sends. */
+  pacer: SendPacer;
   concurrency: number;
   /** How long a job stays locked by a worker that stopped answering (a killed process). */
   lockDurationMs?: number;
@@ -100,12 +94,40 @@ export interface DeliveryWorkerOptions {
 }
 
 /**
- * The delivery worker: sends at most `ratePerSecond` messages a second across all workers sharing
- * the queue (BullMQ's limiter lives in Redis), waits out a platform's retry-after for the whole
- * queue, retries other failures with exponential backoff, and gives up on a blocked user at once.
+ * How many 429s in a row a message waits out inside its job before the job fails and takes its
+ * backoff: a platform that keeps refusing is better retried later than held on to.
+ */
+const INLINE_RATE_LIMITS = 5;
+
+/**
+ * `deliver` at the shared pace: each message waits for its slot, and a 429 moves every sender's next
+ * slot past the platform's retry-after before the message tries again, up to `retries` times.
+ */
+export function pacedDeliver(
+  deliver: Deliver,
+  pacer: SendPacer,
+  opts: { retries: number; log: Logger; observe?: DeliveryWorkerOptions['observe'] },
+): Deliver {
+  return async (patientId, message) => {
+    for (let limited = 0; ; limited++) {
+      await pacer.slot();
+      const result = await deliver(patientId, message);
+      if (result.ok || !('retryAfterMs' in result)) return result;
+      opts.observe?.retried('rate_limited');
+      opts.log.info({ patientId, retryAfterMs: result.retryAfterMs }, 'platform asked to retry later');
+      await pacer.pause(result.retryAfterMs);
+      if (limited >= opts.retries) return result;
+    }
+  };
+}
+
+/**
+ * The delivery worker: sends at the pace every process shares through Redis (`SendPacer`), waits
+ * out a platform's retry-after for every sender, retries other failures with exponential backoff,
+ * and gives up on a blocked user at once.
  */
 export function createDeliveryWorker(deliver: Deliver, opts: DeliveryWorkerOptions): Worker<DeliveryJob> {
-  const queue = new Queue<DeliveryJob>(QUEUES.outbox, { connection: opts.connection, prefix: opts.prefix });
+  const paced = pacedDeliver(deliver, opts.pacer, { ...opts, retries: INLINE_RATE_LIMITS });
   const worker = new Worker<DeliveryJob>(
     QUEUES.outbox,
     async (job) => {
@@ -113,23 +135,16 @@ export function createDeliveryWorker(deliver: Deliver, opts: DeliveryWorkerOptio
       // A retried job resumes after the last message the platform accepted.
       const from = typeof job.progress === 'number' ? job.progress : 0;
       for (let i = from; i < messages.length; i++) {
-        const result = await deliver(patientId, messages[i] as OutboundMessage);
+        const result = await paced(patientId, messages[i] as OutboundMessage);
         if (!result.ok) return refused(job.id, patientId, result);
         opts.observe?.delivered(patientId);
         if (i + 1 < messages.length) await job.updateProgress(i + 1);
-      }
-      // The limiter admitted one message; the rest of the step's messages take their slots here.
-      const extra = messages.length - 1 - from;
-      if (extra > 0) {
-        const owed = Math.ceil((extra * 1000) / opts.ratePerSecond);
-        if ((await queue.getRateLimitTtl()) < owed) await queue.rateLimit(owed);
       }
     },
     {
       connection: opts.connection,
       prefix: opts.prefix,
       concurrency: opts.concurrency,
-      limiter: pacing(opts.ratePerSecond),
       lockDuration: opts.lockDurationMs ?? 30_000,
       stalledInterval: opts.lockDurationMs ?? 30_000,
     },
@@ -139,27 +154,24 @@ export function createDeliveryWorker(deliver: Deliver, opts: DeliveryWorkerOptio
     patientId: string,
     result: DeliveryResult,
   ): Promise<never> {
-    opts.observe?.retried(
-      'blocked' in result ? 'blocked' : 'rejected' in result ? 'rejected' : 'rate_limited',
-    );
     if ('blocked' in result) {
+      opts.observe?.retried('blocked');
       opts.log.warn({ patientId, jobId }, 'user blocked the bot');
       await opts.onBlocked(patientId, jobId ?? patientId);
       throw new UnrecoverableError('the user blocked the bot');
     }
-    if ('rejected' in result)
+    if ('rejected' in result) {
+      opts.observe?.retried('rejected');
       throw new UnrecoverableError(`the platform refused the message: ${result.rejected}`);
-    const retryAfterMs = 'retryAfterMs' in result ? result.retryAfterMs : 1000;
-    opts.log.info({ jobId, retryAfterMs }, 'platform asked to retry later');
-    await queue.rateLimit(retryAfterMs);
-    throw Worker.RateLimitError();
+    }
+    // Still rate-limited after waiting it out several times: the job's backoff takes over.
+    throw new RateLimitedError(`still rate-limited after ${INLINE_RATE_LIMITS + 1} tries`);
   }
   worker.on('failed', (job, error) => {
     // Refusals were counted where they were seen; this is an error the queue will retry.
-    if (!(error instanceof UnrecoverableError) && error.name !== 'RateLimitError')
+    if (!(error instanceof UnrecoverableError) && !(error instanceof RateLimitedError))
       opts.observe?.retried('error');
     opts.log.error({ jobId: job?.id, attempts: job?.attemptsMade, err: error }, 'delivery failed');
   });
-  worker.on('closed', () => void queue.close());
   return worker;
 }

@@ -32,6 +32,7 @@ import { startPendingReplay, startScheduleRepair } from '../../jobs/maintenance.
 import { type DeliveryJob, jobIdOf, jobIdsMatching, QUEUES, type TimerJob } from '../../jobs/queues.ts';
 import { ScheduleStore } from '../../jobs/schedule-store.ts';
 import { runScheduler, Scheduler } from '../../jobs/scheduler.ts';
+import { SendPacer } from '../../jobs/send-pacer.ts';
 import { createTimerWorker } from '../../jobs/timer-worker.ts';
 import { type Content, render } from '../content/content.ts';
 import type { OutboundMessage } from '../engine/events.ts';
@@ -114,6 +115,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const timersQueue = new Queue<TimerJob>(QUEUES.timers, { connection, prefix: queuePrefix });
   const outboxQueue = new Queue<DeliveryJob>(QUEUES.outbox, { connection, prefix: queuePrefix });
   const outbox = new Outbox(outboxQueue, redis);
+  const pacer = new SendPacer(redis, outboxQueue.toKey('pace'), config.telegramRatePerSecond);
   const token = config.telegramBotToken;
   const apiRoot = config.telegramApiRoot ? { apiRoot: config.telegramApiRoot } : {};
   const sender = token ? createTelegramSender({ token, ...apiRoot }) : undefined;
@@ -258,7 +260,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
         {
           connection,
           prefix: queuePrefix,
-          ratePerSecond: config.telegramRatePerSecond,
+          pacer,
           concurrency: config.deliveryConcurrency,
           lockDurationMs,
           log,

@@ -3,8 +3,9 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createTelegramSender } from '../../adapters/telegram/sender.ts';
-import { createDeliveryWorker, Outbox, pacing } from '../../jobs/delivery.ts';
+import { createDeliveryWorker, Outbox } from '../../jobs/delivery.ts';
 import { type DeliveryJob, QUEUES } from '../../jobs/queues.ts';
+import { SendPacer } from '../../jobs/send-pacer.ts';
 import { type FakeBotApi, startFakeBotApi } from '../support/fake-bot-api.ts';
 import { useRedis } from '../support/redis.ts';
 import { seeded } from '../support/service.ts';
@@ -30,7 +31,7 @@ async function pipeline(behaviour: Parameters<typeof startFakeBotApi>[0]) {
     {
       connection,
       prefix,
-      ratePerSecond: 1000,
+      pacer: new SendPacer(connection, queue.toKey('pace'), 1000),
       concurrency: 5,
       log: pino({ level: 'silent' }),
       onBlocked: async (patientId) => {
@@ -48,14 +49,6 @@ async function pipeline(behaviour: Parameters<typeof startFakeBotApi>[0]) {
 }
 
 describe('delivery', () => {
-  it('paces the platform rate evenly', () => {
-    expect(pacing(30)).toEqual({ max: 1, duration: 34 });
-    expect(pacing(1)).toEqual({ max: 1, duration: 1000 });
-    expect(pacing(99)).toEqual({ max: 1, duration: 11 });
-    expect(pacing(1000)).toEqual({ max: 100, duration: 100 });
-    expect(pacing(100_000)).toEqual({ max: 10_000, duration: 100 });
-  });
-
   it('delivers every message once despite 429s with retry_after and 500s', async () => {
     const p = await pipeline({ fail: { status429Rate: 0.15, status500Rate: 0.1, retryAfter: 1 } });
     const total = 30;
