@@ -29,15 +29,32 @@ export function inWindow(minutes: number, start: string, end: string): boolean {
   return s < e ? minutes >= s && minutes < e : minutes >= s || minutes < e;
 }
 
+const DAY_MS = 86_400_000;
+const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+/**
+ * Days since 1970-01-01 of a YYYY-MM-DD date, NaN for anything else. Plain arithmetic: calendar
+ * dates have no zone, and the engine counts days on every step (luxon was a tenth of a fan-out).
+ */
+function dayNumber(date: string): number {
+  const m = ISO_DATE.exec(date);
+  if (!m) return Number.NaN;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const at = new Date(Date.UTC(2000, month - 1, day));
+  at.setUTCFullYear(year); // Date.UTC reads years 0-99 as 1900-1999
+  // 2026-02-30 is not a date: Date would roll it over to March.
+  if (at.getUTCMonth() !== month - 1 || at.getUTCDate() !== day) return Number.NaN;
+  return at.getTime() / DAY_MS;
+}
+
 export function addDays(date: string, days: number): string {
-  return DateTime.fromISO(date, { zone: 'UTC' }).plus({ days }).toISODate() ?? date;
+  const n = dayNumber(date) + days;
+  return Number.isFinite(n) ? new Date(n * DAY_MS).toISOString().slice(0, 10) : date;
 }
 
 /** Whole days from a to b (b later gives a positive number). */
 export function daysBetween(a: string, b: string): number {
-  return Math.round(
-    DateTime.fromISO(b, { zone: 'UTC' }).diff(DateTime.fromISO(a, { zone: 'UTC' }), 'days').days,
-  );
+  return Math.round(dayNumber(b) - dayNumber(a));
 }
 
 export function isValidZone(name: string): boolean {

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { DateTime } from 'luxon';
 import { describe, expect, it } from 'vitest';
 import {
   addDays,
@@ -139,6 +140,28 @@ describe('addDays and daysBetween', () => {
     ['2026-05-05', '2026-05-05', 0],
   ] as const)('from %s to %s is %i days', (a, b, days) => {
     expect(daysBetween(a, b)).toBe(days);
+  });
+
+  it('agree with luxon on every day of four centuries, years 0-99 included', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: -700_000, max: 50_000 }),
+        fc.integer({ min: -400, max: 400 }),
+        (day, n) => {
+          const date = DateTime.fromMillis(day * 86_400_000, { zone: 'UTC' }).toISODate() as string;
+          const later = DateTime.fromISO(date, { zone: 'UTC' }).plus({ days: n }).toISODate();
+          expect(addDays(date, n)).toBe(later);
+          expect(daysBetween(date, later as string)).toBe(n);
+        },
+      ),
+    );
+  });
+
+  it('leave what is not a date alone', () => {
+    for (const bad of ['2026-02-30', '2026-13-01', '2026-1-01', 'tomorrow', '']) {
+      expect(addDays(bad, 1)).toBe(bad);
+      expect(daysBetween(bad, '2026-01-01')).toBeNaN();
+    }
   });
 
   it('are inverse: daysBetween(d, addDays(d, n)) = n', () => {
