@@ -24,11 +24,29 @@ redis.call('EXPIRE', KEYS[1], ARGV[4])
  * closed (its buttons removed) once the question is answered, even when it was answered by typing.
  * Kept under the patient's own keys, so `/delete` removes it with everything else.
  */
+type QuestionsRedis = Redis & {
+  backcoachRememberQuestion(
+    key: string,
+    seq: number,
+    messageId: string,
+    keep: number,
+    ttl: number,
+  ): Promise<void>;
+};
+
 export class QuestionMessages {
+  private readonly redis: QuestionsRedis;
+
   constructor(
-    private readonly redis: Redis,
+    redis: Redis,
     private readonly prefix: string,
-  ) {}
+  ) {
+    // By digest (EVALSHA): the script is not sent, nor hashed by Redis, for every question delivered.
+    if (!('backcoachRememberQuestion' in redis)) {
+      redis.defineCommand('backcoachRememberQuestion', { numberOfKeys: 1, lua: REMEMBER });
+    }
+    this.redis = redis as QuestionsRedis;
+  }
 
   private key(patientId: string): string {
     return keysOf(patientId, this.prefix).platform;
@@ -36,7 +54,13 @@ export class QuestionMessages {
 
   /** One round trip: it runs for every question delivered, pushes included. */
   async remember(patientId: string, seq: number, messageId: string): Promise<void> {
-    await this.redis.eval(REMEMBER, 1, this.key(patientId), seq, messageId, KEEP_QUESTIONS, TTL_SECONDS);
+    await this.redis.backcoachRememberQuestion(
+      this.key(patientId),
+      seq,
+      messageId,
+      KEEP_QUESTIONS,
+      TTL_SECONDS,
+    );
   }
 
   /** The message ids showing question `seq`. */
