@@ -54,6 +54,8 @@ export class SendPacer {
   private readonly redis: PacerRedis;
   /** Microseconds between two slots. */
   readonly interval: number;
+  /** The end of the last pause this process asked for (ms, its own clock). */
+  private resumeAt = 0;
 
   constructor(
     redis: Redis,
@@ -75,20 +77,28 @@ export class SendPacer {
   async slot(): Promise<number> {
     const horizon = Math.max(HORIZON_US, this.interval);
     for (;;) {
-      const [wait, at] = (await this.redis.backcoachPaceReserve(this.key, this.interval, horizon)).map(
-        Number,
-      );
+      const [wait, at] = await this.redis.backcoachPaceReserve(this.key, this.interval, horizon);
       if (wait === -1) {
-        await sleep(Math.max(1, Math.ceil((at as number) / 1000)));
+        await sleep(Math.max(1, Math.ceil(at / 1000)));
         continue;
       }
-      if ((wait as number) >= 1000) await sleep(Math.floor((wait as number) / 1000));
-      return at as number;
+      if (wait >= 1000) await sleep(Math.floor(wait / 1000));
+      // A 429 seen here while this sender waited: its slot, reserved before, is given up.
+      const paused = this.resumeAt - Date.now();
+      if (paused > 0) {
+        await sleep(paused);
+        continue;
+      }
+      return at;
     }
   }
 
-  /** Nobody gets a slot for `ms` (a platform's retry-after); slots already reserved stand. */
+  /**
+   * Nobody gets a slot for `ms` (a platform's retry-after). Slots other processes reserved before
+   * stand (at most the 50 ms horizon of them); this process's waiting senders reserve again.
+   */
   async pause(ms: number): Promise<void> {
+    this.resumeAt = Math.max(this.resumeAt, Date.now() + ms);
     await this.redis.backcoachPacePause(this.key, Math.ceil(ms * 1000));
   }
 }

@@ -35,6 +35,16 @@ describe('SendPacer', () => {
     expect(await b.slot()).toBeGreaterThanOrEqual(before + 300_000);
   });
 
+  it('gives up a slot reserved before a pause this process asked for while it waited', async () => {
+    const key = `${redisFixture.prefix()}pace`;
+    const pacer = new SendPacer(redisFixture.connect(), key, 50); // a slot every ~20 ms
+    await pacer.slot();
+    const waiting = pacer.slot(); // holds the next slot, ~20 ms ahead
+    const before = await redisMicros();
+    await pacer.pause(300);
+    expect(await waiting).toBeGreaterThanOrEqual(before + 300_000);
+  });
+
   it('keeps a later slot when a shorter pause comes in', async () => {
     const key = `${redisFixture.prefix()}pace`;
     const pacer = new SendPacer(redisFixture.connect(), key, 1000);
