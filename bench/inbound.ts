@@ -45,6 +45,7 @@ import { type FakeBotApi, fakeBotUser, startFakeBotApi } from '../test/support/f
 import { SimPatient } from '../test/support/patient.ts';
 import {
   type CpuShare,
+  commandsText,
   cpuMark,
   cpuShare,
   cpuText,
@@ -455,13 +456,6 @@ async function inBatches<T>(items: T[], run: (batch: T[]) => Promise<unknown>): 
 }
 
 // ---- CPU ------------------------------------------------------------------------------------------
-
-const commandsText = (c: CpuShare, updates: number) =>
-  `${fmt(c.commands / updates, 1)} Redis commands (${[...c.byName]
-    .filter(([, calls]) => calls / updates >= 0.05)
-    .slice(0, 12)
-    .map(([name, calls]) => `${name} ${fmt(calls / updates, 1)}`)
-    .join(', ')})`;
 
 /** Bot API calls per method during a round, per update: what each phase asks of Telegram. */
 function callsSince(fake: FakeBotApi, before: Map<string, number>, updates: number): string {

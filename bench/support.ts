@@ -108,3 +108,11 @@ export async function deleteRunKeys(redis: Redis, runId: string): Promise<void> 
     } while (cursor !== '0');
   }
 }
+
+/** Redis commands per unit of work (an update, a patient), the most frequent by name. */
+export const commandsText = (c: CpuShare, units: number) =>
+  `${fmt(c.commands / units, 1)} Redis commands (${[...c.byName]
+    .filter(([, calls]) => calls / units >= 0.05)
+    .slice(0, 12)
+    .map(([name, calls]) => `${name} ${fmt(calls / units, 1)}`)
+    .join(', ')})`;

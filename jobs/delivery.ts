@@ -1,5 +1,6 @@
 import { type ConnectionOptions, type Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { LimitFunction } from 'p-limit';
 import type { Logger } from 'pino';
 import type { OutboundMessage } from '../src/engine/events.ts';
 import { globEscape } from '../src/runtime/redis-glob.ts';
@@ -34,7 +35,44 @@ export class Outbox {
     private readonly queue: Queue<DeliveryJob>,
     /** The queue's Redis: the idempotency keys live beside its jobs. */
     private readonly redis: Redis,
+    /** Where given, `sendNow` tries the platform before the queue. */
+    private readonly direct?: DirectSending,
   ) {}
+
+  /**
+   * The queue's fast path: the messages go straight to the platform at the shared pace, and only
+   * what the platform did not take (a 429, an error, a block) becomes a job, which the worker retries
+   * as it would any other. The idempotency key is the job's, so a message sent here is not queued
+   * again, nor queued here when it was sent before. A crash between the send and marking it sent
+   * repeats the message on replay: at most `DirectSending.limit`'s concurrency of them.
+   */
+  async sendNow(key: string, recipient: string, messages: OutboundMessage[]): Promise<void> {
+    const direct = this.direct;
+    if (!direct || messages.length === 0) return this.enqueue(key, recipient, messages);
+    const jobId = jobIdOf(recipient, key);
+    const sent = this.queue.toKey(`sent:${jobId}`);
+    if ((await this.redis.exists(sent)) === 1) return;
+    const accepted = await direct.limit(async () => {
+      for (const [i, message] of messages.entries()) {
+        const result = await direct.deliver(recipient, message).catch((error: unknown) => {
+          direct.log.warn({ err: error, recipient, jobId }, 'direct send failed; queued');
+          return undefined;
+        });
+        if (!result?.ok) return i;
+        direct.delivered?.(recipient);
+      }
+      return messages.length;
+    });
+    if (accepted < messages.length) {
+      const rest = messages.slice(accepted);
+      await this.queue.add(
+        'deliver',
+        { patientId: recipient, messages: rest },
+        { jobId, ...DELIVERY_JOB_OPTIONS },
+      );
+    }
+    await this.redis.set(sent, '1', 'PX', OUTBOX_DEDUP_MS);
+  }
 
   async enqueue(key: string, recipient: string, messages: OutboundMessage[]): Promise<void> {
     if (messages.length === 0) return;
@@ -67,6 +105,16 @@ export class Outbox {
 /** A message the platform kept answering 429; counted where the 429s were seen. */
 class RateLimitedError extends Error {
   override name = 'RateLimitedError';
+}
+
+/** What `Outbox.sendNow` needs to send without the queue. */
+export interface DirectSending {
+  /** Sends at the pace the delivery worker keeps (`pacedDeliver`), without waiting out a 429. */
+  deliver: Deliver;
+  /** Direct sends in flight at once in this process. */
+  limit: LimitFunction;
+  log: Logger;
+  delivered?(recipient: string): void;
 }
 
 export const DELIVERY_JOB_OPTIONS = {

@@ -15,6 +15,24 @@ export interface TimerJob {
   at: number;
 }
 
+/**
+ * Due timers handled together, one store transaction for all (a fan-out at the same minute). `id`
+ * is the job id each would have had on its own: the event id, as for a job of a single timer.
+ */
+export interface TimerBatch {
+  timers: (TimerJob & { id: string })[];
+}
+
+/** What the timers queue holds: a timer on its own, or timers due together. */
+export type TimerQueueJob = TimerJob | TimerBatch;
+
+/** The timers of a job, each with its event id (a timer on its own: the job's id). */
+export function timersOf(data: TimerQueueJob, jobId: string | undefined): (TimerJob & { id: string })[] {
+  return 'timers' in data
+    ? data.timers
+    : [{ ...data, id: jobId ?? jobIdOf(data.timer, data.patientId, data.date ?? data.at) }];
+}
+
 /** The messages of one engine step, in order: one job, so they cannot overtake one another. */
 export interface DeliveryJob {
   patientId: string;

@@ -1,12 +1,15 @@
+import { createHash } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { localDate, nextWallTime } from '../src/time/local.ts';
-import { jobIdOf, RETENTION, type TimerJob } from './queues.ts';
+import { jobIdOf, RETENTION, type TimerBatch, type TimerJob } from './queues.ts';
 import { type DueEntry, type ScheduleStore, wallTimeOf } from './schedule-store.ts';
 
 export interface SchedulerOptions {
   /** How many due entries one tick handles at most; a tick with a full batch runs again at once. */
   batch?: number;
+  /** How many timers due together go in one job (see `jobsOf`). */
+  timersPerJob?: number;
 }
 
 /**
@@ -17,14 +20,16 @@ export interface SchedulerOptions {
  */
 export class Scheduler {
   private readonly batch: number;
+  private readonly timersPerJob: number;
 
   constructor(
     private readonly store: ScheduleStore,
-    private readonly timers: Queue<TimerJob>,
+    private readonly timers: Queue<TimerJob | TimerBatch>,
     private readonly log: Logger,
     opts: SchedulerOptions = {},
   ) {
     this.batch = opts.batch ?? 1000;
+    this.timersPerJob = opts.timersPerJob ?? 50;
   }
 
   /** Handles everything due at `now`; returns how many timer jobs were added. */
@@ -48,15 +53,22 @@ export class Scheduler {
     const schedules = await this.store.schedulesOf([
       ...new Set(entries.filter((e) => !e.once).map((e) => e.patientId)),
     ]);
-    const jobs: { name: string; data: TimerJob; opts: { jobId: string } & typeof RETENTION }[] = [];
+    const due: (TimerJob & { id: string })[] = [];
     const moves: { entry: DueEntry; next: number | 'remove' }[] = [];
+    // A fan-out is thousands of entries due at one instant in a handful of zones: the same dates
+    // and next wall times over and over, each a few luxon calls.
+    const memo = new Map<string, string | number>();
+    const local = <T extends string | number>(key: string, compute: () => T): T => {
+      const known = memo.get(key) as T | undefined;
+      if (known !== undefined) return known;
+      const value = compute();
+      memo.set(key, value);
+      return value;
+    };
     for (const entry of entries) {
       if (entry.once) {
-        jobs.push({
-          name: entry.timer,
-          data: { patientId: entry.patientId, timer: entry.timer, at: entry.at },
-          opts: { jobId: jobIdOf(entry.timer, entry.patientId, entry.at), ...RETENTION },
-        });
+        const id = jobIdOf(entry.timer, entry.patientId, entry.at);
+        due.push({ id, patientId: entry.patientId, timer: entry.timer, at: entry.at });
         moves.push({ entry, next: 'remove' });
         continue;
       }
@@ -66,25 +78,52 @@ export class Scheduler {
         moves.push({ entry, next: 'remove' }); // the patient has no schedule any more
         continue;
       }
-      const date = localDate(entry.at, schedule.timezone);
-      if (date === localDate(now, schedule.timezone)) {
-        jobs.push({
-          name: entry.timer,
-          data: { patientId: entry.patientId, timer: entry.timer, date, at: entry.at },
-          opts: { jobId: jobIdOf(entry.timer, entry.patientId, date), ...RETENTION },
-        });
+      const date = local(`d ${entry.at} ${schedule.timezone}`, () => localDate(entry.at, schedule.timezone));
+      if (date === local(`d ${now} ${schedule.timezone}`, () => localDate(now, schedule.timezone))) {
+        const id = jobIdOf(entry.timer, entry.patientId, date);
+        due.push({ id, patientId: entry.patientId, timer: entry.timer, date, at: entry.at });
       } else {
         this.log.info(
           { patientId: entry.patientId, timer: entry.timer, date },
           'skipped a push whose day is over',
         );
       }
-      moves.push({ entry, next: nextWallTime(Math.max(entry.at, now), wall, schedule.timezone) });
+      const after = Math.max(entry.at, now);
+      const next = local(`n ${after} ${wall} ${schedule.timezone}`, () =>
+        nextWallTime(after, wall, schedule.timezone),
+      );
+      moves.push({ entry, next });
     }
     // Jobs first, then the move: a crash in between re-adds the same job ids, which is a no-op.
-    if (jobs.length > 0) await this.timers.addBulk(jobs);
+    if (due.length > 0) await this.timers.addBulk(this.jobsOf(due));
     await this.store.advance(moves);
-    return jobs.length;
+    return due.length;
+  }
+
+  /**
+   * A timer on its own is a job named after it, with its own id; timers due together go in jobs of
+   * up to `timersPerJob`, each run as one store transaction. A batch's id is a digest of its timers'
+   * ids, so a tick repeated after a crash adds the same batch once; it is removed when done, as it
+   * names many patients and `/delete` finds a patient's jobs by id.
+   */
+  private jobsOf(due: (TimerJob & { id: string })[]) {
+    if (due.length === 1) {
+      const { id, ...timer } = due[0] as TimerJob & { id: string };
+      return [{ name: timer.timer, data: timer, opts: { jobId: id, ...RETENTION } }];
+    }
+    const jobs = [];
+    for (let i = 0; i < due.length; i += this.timersPerJob) {
+      const timers = due.slice(i, i + this.timersPerJob);
+      const digest = createHash('sha1')
+        .update(timers.map((t) => t.id).join(' '))
+        .digest('base64url');
+      jobs.push({
+        name: 'batch',
+        data: { timers },
+        opts: { jobId: jobIdOf('batch', digest), ...RETENTION, removeOnComplete: true },
+      });
+    }
+    return jobs;
   }
 }
 

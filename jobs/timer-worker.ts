@@ -1,10 +1,12 @@
 import { type ConnectionOptions, Worker } from 'bullmq';
 import type { CoachRuntime } from '../src/runtime/coach-runtime.ts';
-import { QUEUES, type TimerJob } from './queues.ts';
+import { QUEUES, type TimerQueueJob, timersOf } from './queues.ts';
 
 /**
- * Runs due timers through the engine. The job id is the event id, and the store processes an event
- * id once, so a timer job run twice (a retry, a second worker) changes the patient once.
+ * Runs due timers through the engine, a batch of them as one store transaction. Each timer's event
+ * id is the id its own job would have, and the store processes an event id once, so a timer run
+ * twice (a retry, a second worker, a batch added again) changes the patient once. A timer that fails
+ * fails the job, after the others of its batch have run.
  */
 export function createTimerWorker(
   runtime: CoachRuntime,
@@ -17,19 +19,32 @@ export function createTimerWorker(
     observeLag?: (seconds: number) => void;
     clock?: () => number;
   },
-): Worker<TimerJob> {
-  return new Worker<TimerJob>(
+): Worker<TimerQueueJob> {
+  return new Worker<TimerQueueJob>(
     QUEUES.timers,
     async (job) => {
-      const { patientId, timer, date, at } = job.data;
-      opts.observeLag?.(Math.max(0, ((opts.clock ?? Date.now)() - at) / 1000));
-      await runtime.handle({
-        id: `timer|${job.id}`,
+      const timers = timersOf(job.data, job.id);
+      const now = (opts.clock ?? Date.now)();
+      for (const { at } of timers) opts.observeLag?.(Math.max(0, (now - at) / 1000));
+      const events = timers.map(({ id, patientId, timer, date }) => ({
+        id: `timer|${id}`,
         patientId,
         kind: 'timer',
         timer,
         ...(date ? { date } : {}),
-      });
+      }));
+      const results = await runtime.handleMany(events);
+      const failed = results.flatMap((result, i) =>
+        result.status === 'rejected' ? [{ timer: timers[i], reason: result.reason as unknown }] : [],
+      );
+      const first = failed[0];
+      if (first) {
+        const why = first.reason instanceof Error ? first.reason.message : String(first.reason);
+        throw new Error(
+          `${failed.length} of ${timers.length} timers failed; the first, ${first.timer?.id}: ${why}`,
+          { cause: first.reason },
+        );
+      }
     },
     {
       connection: opts.connection,

@@ -4,7 +4,7 @@ import type { CoachAlert, Effect, InboundEvent, OutboundMessage, Timer } from '.
 import { inboundEventSchema } from '../engine/events.ts';
 import { type PatientState, pushesOf, type Reason, type Schedule } from '../engine/state.ts';
 import { step } from '../engine/step.ts';
-import type { PatientExport, PatientStore } from './store.ts';
+import type { ApplyResult, PatientExport, PatientStore } from './store.ts';
 
 /** What the shell does with the engine's effects; each platform or test supplies its own. */
 export interface EffectPorts {
@@ -13,6 +13,11 @@ export interface EffectPorts {
    * an idempotency key.
    */
   send(patientId: string, messages: OutboundMessage[], key: string): Promise<void>;
+  /**
+   * As `send`, but straight to the platform where it can, falling back to `send`: for pushes, whose
+   * throughput is the point, rather than replies, which the platform's webhook is waiting on.
+   */
+  sendNow?(patientId: string, messages: OutboundMessage[], key: string): Promise<void>;
   /** `key`: an idempotency key, as for send. */
   alertCoach(
     alert: {
@@ -44,6 +49,24 @@ export class InvalidEventError extends Error {
   override name = 'InvalidEventError';
 }
 
+function parseEvent(input: unknown): InboundEvent {
+  const parsed = inboundEventSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new InvalidEventError(`invalid event at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`);
+  }
+  return parsed.data;
+}
+
+export interface Handled {
+  duplicate: boolean;
+  state: PatientState | null;
+  effects: readonly Effect[];
+}
+
+/** How a step's messages leave: through the outbox queue, or straight out with the queue behind. */
+type Sending = 'queue' | 'now';
+
 /**
  * The imperative shell around the engine: validates an event, runs one atomic step against the
  * store, then performs the effects. Effects run only after the commit, so a failed write sends
@@ -60,17 +83,58 @@ export class CoachRuntime {
     private readonly observe?: (kind: InboundEvent['kind'], duplicate: boolean) => void,
   ) {}
 
-  async handle(
-    input: unknown,
-  ): Promise<{ duplicate: boolean; state: PatientState | null; effects: readonly Effect[] }> {
-    const parsed = inboundEventSchema.safeParse(input);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new InvalidEventError(`invalid event at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`);
-    }
-    const event: InboundEvent = parsed.data;
+  async handle(input: unknown): Promise<Handled> {
+    const event = parseEvent(input);
     const now = this.clock();
     const result = await this.store.apply(event, (state) => step(state, event, now, this.content), now);
+    return this.conclude(event, result, 'queue');
+  }
+
+  /**
+   * `handle` for many events at once (a fan-out of timers): one store transaction for the first
+   * event of each patient, any later ones after it, one by one. Messages go straight to the platform
+   * (`sendNow`) where the shell can. Results are in the order of `inputs`; one failing fails no other.
+   */
+  async handleMany(inputs: readonly unknown[]): Promise<PromiseSettledResult<Handled>[]> {
+    const results: PromiseSettledResult<Handled>[] = new Array(inputs.length);
+    const firsts: { index: number; event: InboundEvent }[] = [];
+    const later: { index: number; event: InboundEvent }[] = [];
+    const patients = new Set<string>();
+    for (const [index, input] of inputs.entries()) {
+      try {
+        const event = parseEvent(input);
+        (patients.has(event.patientId) ? later : firsts).push({ index, event });
+        patients.add(event.patientId);
+      } catch (error) {
+        results[index] = { status: 'rejected', reason: error };
+      }
+    }
+    const now = this.clock();
+    const applied = await this.store.applyMany(
+      firsts.map(({ event }) => ({ event, step: (state) => step(state, event, now, this.content) })),
+      now,
+    );
+    const concluded = await Promise.allSettled(
+      firsts.map(({ event }, i) => {
+        const result = applied[i] as PromiseSettledResult<ApplyResult>;
+        return result.status === 'fulfilled'
+          ? this.conclude(event, result.value, 'now')
+          : Promise.reject(result.reason);
+      }),
+    );
+    for (const [i, { index }] of firsts.entries())
+      results[index] = concluded[i] as PromiseSettledResult<Handled>;
+    for (const { index, event } of later) {
+      results[index] = await this.handle(event).then(
+        (value) => ({ status: 'fulfilled', value }) as const,
+        (reason: unknown) => ({ status: 'rejected', reason }) as const,
+      );
+    }
+    return results;
+  }
+
+  /** After the commit: the effects, then the after-step hook. */
+  private async conclude(event: InboundEvent, result: ApplyResult, sending: Sending): Promise<Handled> {
     this.log.debug(
       { eventId: event.id, patientId: event.patientId, kind: event.kind, duplicate: result.duplicate },
       'event',
@@ -78,7 +142,7 @@ export class CoachRuntime {
     this.observe?.(event.kind, result.duplicate);
     const after = result.state;
     const effects = result.duplicate ? syncedToState(result.effects, after) : result.effects;
-    await this.performAll(event, effects, after);
+    await this.performAll(event, effects, after, sending);
     if (!result.duplicate && this.ports.stepped) {
       // Cosmetic and already committed: a failure is reported, and the step stands.
       await this.ports.stepped(event.patientId, result.state).catch((error: unknown) => {
@@ -111,7 +175,9 @@ export class CoachRuntime {
     event: { id: string; patientId: string },
     effects: readonly Effect[],
     after: PatientState | null,
+    sending: Sending = 'queue',
   ): Promise<void> {
+    const send = (sending === 'now' && this.ports.sendNow) || this.ports.send;
     const messages = effects.flatMap((e) => (e.type === 'send' ? [e.message] : []));
     const firstSend = effects.findIndex((e) => e.type === 'send');
     const sendKey = firstSend >= 0 ? `${event.id}#${firstSend}` : undefined;
@@ -119,7 +185,7 @@ export class CoachRuntime {
       // A step's messages go out together, where its first message stood among the effects.
       if (effect.type === 'send' && index !== firstSend) continue;
       try {
-        if (effect.type === 'send') await this.ports.send(event.patientId, messages, `${event.id}#${index}`);
+        if (effect.type === 'send') await send(event.patientId, messages, `${event.id}#${index}`);
         else await this.perform(event.patientId, effect, after, `${event.id}#${index}`);
       } catch (error) {
         this.log.error(

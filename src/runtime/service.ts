@@ -3,6 +3,7 @@ import { Queue, UnrecoverableError, type Worker } from 'bullmq';
 import type { Bot } from 'grammy';
 import { Redis } from 'ioredis';
 import type { ScheduledTask } from 'node-cron';
+import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import { type RunningSlackApp, startSlackApp } from '../../adapters/slack/app.ts';
 import { boltLogger } from '../../adapters/slack/bolt-logger.ts';
@@ -27,9 +28,9 @@ import { createTelegramSender } from '../../adapters/telegram/sender.ts';
 import { chatIdOf } from '../../adapters/telegram/updates.ts';
 import { drawingCharts } from '../../jobs/charts.ts';
 import { postCoachDigests, startCoachDigests } from '../../jobs/coach-digests.ts';
-import { createDeliveryWorker, type Deliver, Outbox } from '../../jobs/delivery.ts';
+import { createDeliveryWorker, type Deliver, Outbox, pacedDeliver } from '../../jobs/delivery.ts';
 import { startPendingReplay, startScheduleRepair } from '../../jobs/maintenance.ts';
-import { type DeliveryJob, jobIdOf, jobIdsMatching, QUEUES, type TimerJob } from '../../jobs/queues.ts';
+import { type DeliveryJob, jobIdOf, jobIdsMatching, QUEUES, type TimerQueueJob } from '../../jobs/queues.ts';
 import { ScheduleStore } from '../../jobs/schedule-store.ts';
 import { runScheduler, Scheduler } from '../../jobs/scheduler.ts';
 import { SendPacer } from '../../jobs/send-pacer.ts';
@@ -112,9 +113,8 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const connection = redis;
 
   const schedules = new ScheduleStore(redis, keyPrefix);
-  const timersQueue = new Queue<TimerJob>(QUEUES.timers, { connection, prefix: queuePrefix });
+  const timersQueue = new Queue<TimerQueueJob>(QUEUES.timers, { connection, prefix: queuePrefix });
   const outboxQueue = new Queue<DeliveryJob>(QUEUES.outbox, { connection, prefix: queuePrefix });
-  const outbox = new Outbox(outboxQueue, redis);
   const pacer = new SendPacer(redis, outboxQueue.toKey('pace'), config.telegramRatePerSecond);
   const token = config.telegramBotToken;
   const apiRoot = config.telegramApiRoot ? { apiRoot: config.telegramApiRoot } : {};
@@ -134,6 +134,35 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
           logger: boltLogger(log),
         })
       : undefined;
+  const metrics = new Metrics(async () => [
+    { queue: QUEUES.timers, counts: await timersQueue.getJobCounts() },
+    { queue: QUEUES.outbox, counts: await outboxQueue.getJobCounts() },
+  ]);
+  const deliver = drawingCharts(
+    platformDeliver(
+      sender && telegramDeliver(sender, questions),
+      slack && slackDeliver(slack, questions, storeRedis, keyPrefix),
+      log,
+    ),
+  );
+  const deliveryObserve = {
+    delivered: (recipient: string) => metrics.delivered.inc({ platform: Metrics.platformOf(recipient) }),
+    retried: (reason: 'rate_limited' | 'error' | 'blocked' | 'rejected') => metrics.retries.inc({ reason }),
+  };
+  // A worker sends pushes straight out at the shared pace, its outbox queue taking what fails; at
+  // most DELIVERY_CONCURRENCY at once, as the delivery worker, so a crash repeats no more than it.
+  const outbox = new Outbox(
+    outboxQueue,
+    redis,
+    config.roles.includes('worker')
+      ? {
+          deliver: pacedDeliver(deliver, pacer, { retries: 0, log, observe: deliveryObserve }),
+          limit: pLimit(config.deliveryConcurrency),
+          log,
+          delivered: deliveryObserve.delivered,
+        }
+      : undefined,
+  );
   const teams = new TeamStore(storeRedis, keyPrefix);
   const coaches = new CoachStore(storeRedis, keyPrefix, config.coaches);
   await coaches.ensureCodes();
@@ -144,6 +173,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   };
   const ports: EffectPorts = {
     send: (patientId, messages, key) => outbox.enqueue(key, patientId, messages),
+    sendNow: (patientId, messages, key) => outbox.sendNow(key, patientId, messages),
     schedule: (patientId, schedule) => schedules.set(patientId, schedule, clock()),
     wakeAt: (patientId, at, timer) => schedules.wakeAt(patientId, at, timer),
     alertCoach: async ({ patientId, coachCode, alert, text }, key) => {
@@ -184,10 +214,6 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     },
   };
   const runtimeStore = new PatientStore(storeRedis, { prefix: keyPrefix });
-  const metrics = new Metrics(async () => [
-    { queue: QUEUES.timers, counts: await timersQueue.getJobCounts() },
-    { queue: QUEUES.outbox, counts: await outboxQueue.getJobCounts() },
-  ]);
   const runtime = new CoachRuntime(runtimeStore, content, ports, clock, log, (kind, duplicate) =>
     metrics.handled.inc({ kind, duplicate: String(duplicate) }),
   );
@@ -249,35 +275,23 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
         observeLag: (seconds) => metrics.timerLag.observe(seconds),
         clock,
       }),
-      createDeliveryWorker(
-        drawingCharts(
-          platformDeliver(
-            sender && telegramDeliver(sender, questions),
-            slack && slackDeliver(slack, questions, storeRedis, keyPrefix),
-            log,
-          ),
-        ),
-        {
-          connection,
-          prefix: queuePrefix,
-          pacer,
-          concurrency: config.deliveryConcurrency,
-          lockDurationMs,
-          log,
-          observe: {
-            delivered: (recipient) => metrics.delivered.inc({ platform: Metrics.platformOf(recipient) }),
-            retried: (reason) => metrics.retries.inc({ reason }),
-          },
-          onBlocked: async (patientId, jobId) => {
-            await runtime.handle({
-              id: `blocked|${jobId}`,
-              patientId,
-              kind: 'reachability',
-              reachable: false,
-            });
-          },
+      createDeliveryWorker(deliver, {
+        connection,
+        prefix: queuePrefix,
+        pacer,
+        concurrency: config.deliveryConcurrency,
+        lockDurationMs,
+        log,
+        observe: deliveryObserve,
+        onBlocked: async (patientId, jobId) => {
+          await runtime.handle({
+            id: `blocked|${jobId}`,
+            patientId,
+            kind: 'reachability',
+            reachable: false,
+          });
         },
-      ),
+      }),
     );
   }
   if (config.roles.includes('scheduler')) {

@@ -1,9 +1,10 @@
 import { Queue, type Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import pLimit from 'p-limit';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createTelegramSender } from '../../adapters/telegram/sender.ts';
-import { createDeliveryWorker, Outbox } from '../../jobs/delivery.ts';
+import { createDeliveryWorker, Outbox, pacedDeliver } from '../../jobs/delivery.ts';
 import { type DeliveryJob, QUEUES } from '../../jobs/queues.ts';
 import { SendPacer } from '../../jobs/send-pacer.ts';
 import { type FakeBotApi, startFakeBotApi } from '../support/fake-bot-api.ts';
@@ -134,5 +135,86 @@ describe('delivery', () => {
     await vi.waitFor(async () => expect((await p.queue.getJobCounts('failed')).failed).toBe(1));
     expect(p.blocked).toEqual(['tg:9']);
     expect(p.fake.stats.status403).toBe(1);
+  });
+
+  describe('sendNow, the fast path', () => {
+    /** An outbox sending straight to the fake, with its worker paused: a job is what fell back. */
+    async function direct(behaviour: Parameters<typeof startFakeBotApi>[0]) {
+      const p = await pipeline(behaviour);
+      await p.worker.pause();
+      const sender = createTelegramSender({ token: '123:delivery', apiRoot: p.fake.apiRoot });
+      const pacer = new SendPacer(p.connection, p.queue.toKey('pace'), 1000);
+      const delivered: string[] = [];
+      const outbox = new Outbox(p.queue, p.connection, {
+        deliver: pacedDeliver((id, message) => sender.send(id.slice(3), message), pacer, {
+          retries: 0,
+          log: pino({ level: 'silent' }),
+        }),
+        limit: pLimit(2),
+        log: pino({ level: 'silent' }),
+        delivered: (recipient) => delivered.push(recipient),
+      });
+      return { ...p, outbox, pacer, delivered };
+    }
+    const waiting = async (queue: Queue<DeliveryJob>) =>
+      (await queue.getJobs(['waiting'])).map((j) => j.data);
+
+    it('sends at once, queues nothing, and keeps the idempotency key', async () => {
+      const p = await direct({});
+      await p.outbox.sendNow('k1', 'tg:11', [{ text: 'one' }, { text: 'two' }]);
+      expect(p.fake.messages().map((m) => [m.chatId, m.text])).toEqual([
+        ['11', 'one'],
+        ['11', 'two'],
+      ]);
+      expect(p.delivered).toEqual(['tg:11', 'tg:11']);
+      expect(await waiting(p.queue)).toEqual([]);
+      // The same key again, fast path or queue, sends nothing.
+      await p.outbox.sendNow('k1', 'tg:11', [{ text: 'one' }, { text: 'two' }]);
+      await p.outbox.enqueue('k1', 'tg:11', [{ text: 'one' }, { text: 'two' }]);
+      expect(p.fake.stats.delivered).toBe(2);
+      expect(await waiting(p.queue)).toEqual([]);
+    });
+
+    it('queues what the platform refused, from the first message it did not take', async () => {
+      // Every second request is answered 500: the first message goes, the second falls back.
+      let calls = 0;
+      const p = await direct({ fail: { status500Rate: 0.5 }, random: () => (++calls % 2 === 0 ? 0 : 0.99) });
+      await p.outbox.sendNow('k2', 'tg:12', [{ text: 'first' }, { text: 'second' }, { text: 'third' }]);
+      expect(p.fake.messages().map((m) => m.text)).toEqual(['first']);
+      expect(await waiting(p.queue)).toEqual([
+        { patientId: 'tg:12', messages: [{ text: 'second' }, { text: 'third' }] },
+      ]);
+      // The worker takes it from there, once.
+      await p.outbox.sendNow('k2', 'tg:12', [{ text: 'first' }, { text: 'second' }, { text: 'third' }]);
+      p.fake.setBehaviour({ fail: undefined });
+      await p.worker.resume();
+      await vi.waitFor(() => expect(p.fake.stats.delivered).toBe(3));
+      expect(p.fake.messages().map((m) => m.text)).toEqual(['first', 'second', 'third']);
+    });
+
+    it('on a 429 holds every sender back for its retry-after and queues the message', async () => {
+      const p = await direct({ fail: { status429Rate: 1, retryAfter: 2 } });
+      const [seconds] = await p.connection.time();
+      await p.outbox.sendNow('k3', 'tg:13', [{ text: 'later' }]);
+      expect(p.fake.stats.delivered).toBe(0);
+      expect(await waiting(p.queue)).toEqual([{ patientId: 'tg:13', messages: [{ text: 'later' }] }]);
+      // The next slot anyone gets is after the platform's two seconds.
+      p.fake.setBehaviour({ fail: undefined });
+      expect(await p.pacer.slot()).toBeGreaterThanOrEqual((Number(seconds) + 2) * 1_000_000);
+    });
+
+    it('queues a message when sending throws', async () => {
+      const p = await pipeline({});
+      await p.worker.pause();
+      const outbox = new Outbox(p.queue, p.connection, {
+        deliver: async () => {
+          throw new Error('connection reset');
+        },
+        limit: pLimit(1),
+        log: pino({ level: 'silent' }),
+      });
+      await outbox.sendNow('k4', 'tg:14', [{ text: 'kept' }]);
+      expect(await waiting(p.queue)).toEqual([{ patientId: 'tg:14', messages: [{ text: 'kept' }] }]);
+    });
   });
 });

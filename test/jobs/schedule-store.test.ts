@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { QUEUES, type TimerJob } from '../../jobs/queues.ts';
+import { QUEUES, type TimerQueueJob } from '../../jobs/queues.ts';
 import { dueMember, ScheduleStore } from '../../jobs/schedule-store.ts';
 import { Scheduler } from '../../jobs/scheduler.ts';
 import type { Schedule } from '../../src/engine/state.ts';
@@ -147,7 +147,7 @@ it('drops an entry it cannot read, and goes on with the rest', async () => {
   await redisFixture.redis.zadd(store.dueKey, NOW - 2, 'not an entry', NOW - 1, '["drills_due"]');
   const warnings: unknown[] = [];
   const log = pino({ level: 'warn' }, { write: (line: string) => warnings.push(JSON.parse(line)) });
-  const queue = new Queue<TimerJob>(QUEUES.timers, {
+  const queue = new Queue<TimerQueueJob>(QUEUES.timers, {
     connection: redisFixture.redis,
     prefix: `{${redisFixture.prefix()}q}`,
   });

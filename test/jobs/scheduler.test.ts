@@ -2,7 +2,7 @@ import { Queue } from 'bullmq';
 import { DateTime } from 'luxon';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { QUEUES, type TimerJob } from '../../jobs/queues.ts';
+import { jobIdOf, QUEUES, type TimerJob, type TimerQueueJob, timersOf } from '../../jobs/queues.ts';
 import { dueMember, ScheduleStore } from '../../jobs/schedule-store.ts';
 import { Scheduler } from '../../jobs/scheduler.ts';
 import type { Schedule } from '../../src/engine/state.ts';
@@ -20,12 +20,17 @@ afterAll(async () => {
 function setup() {
   const prefix = redisFixture.prefix();
   const store = new ScheduleStore(redisFixture.redis, prefix);
-  const queue = new Queue<TimerJob>(QUEUES.timers, {
+  const queue = new Queue<TimerQueueJob>(QUEUES.timers, {
     connection: redisFixture.redis,
     prefix: `{${prefix}q}`,
   });
   queues.push(queue);
   return { store, queue, scheduler: new Scheduler(store, queue, log) };
+}
+
+/** The timers of the waiting jobs, whether each is a job of its own or in a batch. */
+async function waitingTimers(s: ReturnType<typeof setup>): Promise<(TimerJob & { id: string })[]> {
+  return (await s.queue.getJobs(['waiting'])).flatMap((j) => timersOf(j.data, j.id));
 }
 
 /** The controllable clock: jump straight to the next due entry, tick there, until `end`. */
@@ -78,9 +83,7 @@ describe('schedules across the 2026 daylight-saving changes', () => {
     const end = DateTime.fromISO('2027-01-01T00:00', { zone: c.zone }).toMillis() - 1;
     await s.store.set('p1', schedule(c.zone, c.drillTime), start);
     await runUntil(s, start, end);
-    const jobs = (await s.queue.getJobs(['waiting']))
-      .map((j) => j.data)
-      .filter((d) => d.timer === 'drills_due');
+    const jobs = (await waitingTimers(s)).filter((d) => d.timer === 'drills_due');
     const byDate = new Map<string, TimerJob[]>();
     for (const job of jobs) byDate.set(job.date ?? '', [...(byDate.get(job.date ?? '') ?? []), job]);
     // Every local date of 2026 exactly once.
@@ -118,8 +121,8 @@ describe('schedules across the 2026 daylight-saving changes', () => {
       await s.store.set('p1', sched, start); // a re-upsert puts the entry back to today's 08:00
       await Promise.all([s.scheduler.tick(due), second.tick(due + 1000)]);
     }
-    const jobs = (await s.queue.getJobs(['waiting'])).filter((j) => j.data.timer === 'drills_due');
-    expect(jobs.map((j) => j.data.date)).toEqual(['2026-03-02']);
+    const jobs = (await waitingTimers(s)).filter((t) => t.timer === 'drills_due');
+    expect(jobs.map((j) => j.date)).toEqual(['2026-03-02']);
   });
 
   it('catches up a push missed while down once if its day is still running, never an old day', async () => {
@@ -128,17 +131,17 @@ describe('schedules across the 2026 daylight-saving changes', () => {
     await s.store.set('p1', schedule('Europe/Berlin', '08:00'), start);
     // Down from before 08:00 on 2 March until 11:00 on 4 March: 2 and 3 March are over.
     await s.scheduler.tick(Date.parse('2026-03-04T10:00:00Z'));
-    let jobs = (await s.queue.getJobs(['waiting'])).filter((j) => j.data.timer === 'drills_due');
+    let jobs = (await waitingTimers(s)).filter((t) => t.timer === 'drills_due');
     expect(jobs).toEqual([]);
     await runUntil(s, Date.parse('2026-03-04T10:00:00Z'), Date.parse('2026-03-05T23:00:00Z'));
-    jobs = (await s.queue.getJobs(['waiting'])).filter((j) => j.data.timer === 'drills_due');
-    expect(jobs.map((j) => j.data.date).sort()).toEqual(['2026-03-05']);
+    jobs = (await waitingTimers(s)).filter((t) => t.timer === 'drills_due');
+    expect(jobs.map((j) => j.date).sort()).toEqual(['2026-03-05']);
     // Down across one drill time on the same day: caught up when the scheduler comes back.
     const t = setup();
     await t.store.set('p2', schedule('Europe/Berlin', '08:00'), start);
     await t.scheduler.tick(Date.parse('2026-03-02T10:30:00Z'));
-    const caught = (await t.queue.getJobs(['waiting'])).filter((j) => j.data.timer === 'drills_due');
-    expect(caught.map((j) => j.data.date)).toEqual(['2026-03-02']);
+    const caught = (await waitingTimers(t)).filter((t) => t.timer === 'drills_due');
+    expect(caught.map((j) => j.date)).toEqual(['2026-03-02']);
   });
 
   it('moves, pauses and removes schedules, and repairs a lost entry', async () => {
@@ -168,5 +171,23 @@ describe('schedules across the 2026 daylight-saving changes', () => {
     expect(await s.scheduler.tick(at + 1)).toBe(0);
     const jobs = await s.queue.getJobs(['waiting']);
     expect(jobs.map((j) => j.data)).toEqual([{ patientId: 'p1', timer: 'snooze_due', at }]);
+  });
+
+  it('puts timers due together in batches, each timer once, with the id it would have alone', async () => {
+    const s = setup();
+    const scheduler = new Scheduler(s.store, s.queue, log, { timersPerJob: 4 });
+    const start = Date.parse('2026-03-02T06:00:00Z');
+    const ids = Array.from({ length: 10 }, (_, i) => `tg:${i + 1}`);
+    for (const id of ids) await s.store.set(id, schedule('Europe/Berlin', '08:00'), start);
+    const due = Date.parse('2026-03-02T07:00:00Z');
+    expect(await scheduler.tick(due)).toBe(10);
+    const jobs = await s.queue.getJobs(['waiting']);
+    expect(jobs.map((j) => j.name)).toEqual(['batch', 'batch', 'batch']);
+    expect(jobs.map((j) => timersOf(j.data, j.id).length).sort()).toEqual([2, 4, 4]);
+    const timers = await waitingTimers(s);
+    expect(timers.map((t) => t.patientId).sort()).toEqual([...ids].sort());
+    for (const t of timers) expect(t.id).toBe(jobIdOf('drills_due', t.patientId, '2026-03-02'));
+    // Done, a batch leaves no job naming its patients behind.
+    expect(jobs.every((j) => j.opts.removeOnComplete === true)).toBe(true);
   });
 });

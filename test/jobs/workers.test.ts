@@ -2,7 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { Queue } from 'bullmq';
 import { pino } from 'pino';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { QUEUES, type TimerJob } from '../../jobs/queues.ts';
+import { QUEUES, type TimerQueueJob } from '../../jobs/queues.ts';
 import { dueMember, ScheduleStore } from '../../jobs/schedule-store.ts';
 import { Scheduler } from '../../jobs/scheduler.ts';
 import type { PatientState } from '../../src/engine/state.ts';
@@ -58,7 +58,7 @@ describe('worker processes', () => {
     const redis = redisFixture.redis;
     for (const p of patients) await redis.set(keysOf(p.id, `${prefix}:`).state, JSON.stringify(p));
     const store = new ScheduleStore(redis, `${prefix}:`);
-    const timers = new Queue<TimerJob>(QUEUES.timers, { connection: redis, prefix: `{${prefix}q}` });
+    const timers = new Queue<TimerQueueJob>(QUEUES.timers, { connection: redis, prefix: `{${prefix}q}` });
     queues.push(timers);
     const schedulers = [0, 1].map(() => new Scheduler(store, timers, pino({ level: 'silent' })));
     const workers = [startWorker(prefix, fake.apiRoot), startWorker(prefix, fake.apiRoot)];

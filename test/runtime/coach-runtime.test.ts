@@ -233,6 +233,35 @@ describe('the coach runtime on a real Redis store', () => {
     expect((await p.state())?.ask?.q).toBe('consent');
   });
 
+  it('runs many patients’ timers at once: each stepped once, pushes straight out, a repeat after', async () => {
+    const prefix = redisFixture.prefix();
+    const p = remotePatient(redisFixture.redis, prefix);
+    const q = remotePatient(redisFixture.redis, prefix);
+    await p.onboard();
+    await q.onboard();
+    p.setNow(nextWallTime(p.now(), '08:00', 'Europe/Berlin'));
+    const timer = (patientId: string, id: string) => ({ id, patientId, kind: 'timer', timer: 'drills_due' });
+    const before = p.ports.sent.length;
+    const results = await p.runtime.handleMany([
+      timer(p.patientId, 'd1'),
+      { id: 'bad', patientId: p.patientId, kind: 'timer', timer: 'whenever' },
+      timer(q.patientId, 'd2'),
+      timer(p.patientId, 'd3'),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'fulfilled']);
+    expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(InvalidEventError);
+    // One push each, straight out; the second timer of the same day for p sends nothing.
+    expect(p.ports.direct.map((key) => key.split('#')[0])).toEqual(['d1', 'd2']);
+    expect(p.ports.sent.slice(before).map((s) => s.patientId)).toEqual([p.patientId, q.patientId]);
+    for (const patient of [p, q]) {
+      expect((await patient.state())?.ask?.q).toBe('outcome');
+      expect(await p.store.unsettled(patient.patientId)).toEqual([]);
+    }
+    // Run again (a retried job): nothing is stepped or sent twice.
+    await p.runtime.handleMany([timer(p.patientId, 'd1'), timer(q.patientId, 'd2')]);
+    expect(p.ports.sent).toHaveLength(before + 2);
+  });
+
   it('refuses a malformed event with a clear error and stores nothing', async () => {
     const p = remotePatient();
     await expect(

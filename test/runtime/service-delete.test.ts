@@ -1,7 +1,7 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { type DeliveryJob, QUEUES, type TimerJob } from '../../jobs/queues.ts';
+import { type DeliveryJob, QUEUES, type TimerQueueJob, timersOf } from '../../jobs/queues.ts';
 import { ScheduleStore } from '../../jobs/schedule-store.ts';
 import type { Service } from '../../src/runtime/service.ts';
 import { onboard, TestClock } from '../support/chat-journey.ts';
@@ -64,7 +64,7 @@ describe('/delete', () => {
 
     const connection = new Redis(redisFixture.url, { maxRetriesPerRequest: null });
     const outbox = new Queue<DeliveryJob>(QUEUES.outbox, { connection, prefix: `{${prefix}q}` });
-    const timers = new Queue<TimerJob>(QUEUES.timers, { connection, prefix: `{${prefix}q}` });
+    const timers = new Queue<TimerQueueJob>(QUEUES.timers, { connection, prefix: `{${prefix}q}` });
     try {
       const states = ['waiting', 'delayed', 'active', 'completed', 'failed', 'prioritized'] as const;
       const kept = (await outbox.getJobs([...states])).filter((j) => j.data.patientId === 'tg:8201');
@@ -76,8 +76,8 @@ describe('/delete', () => {
       const queueKeys = await keysMentioning(encodeURIComponent('tg:8201'));
       expect(queueKeys.length).toBeGreaterThan(0);
       expect(queueKeys.filter((key) => !key.includes(goodbye))).toEqual([]);
-      const queuedTimers = (await timers.getJobs(['waiting', 'delayed', 'prioritized'])).filter(
-        (j) => j.data.patientId === 'tg:8201',
+      const queuedTimers = (await timers.getJobs(['waiting', 'delayed', 'prioritized'])).filter((j) =>
+        timersOf(j.data, j.id).some((t) => t.patientId === 'tg:8201'),
       );
       expect(queuedTimers).toEqual([]);
     } finally {

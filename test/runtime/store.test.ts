@@ -398,3 +398,103 @@ describe('PatientStore', () => {
     expect(await store.exportPatient(PATIENT)).toBeNull();
   });
 });
+
+describe('PatientStore.applyMany', () => {
+  const ids = ['tg:2001', 'tg:2002', 'tg:2003'];
+  const sendEffect: Effect = { type: 'send', message: { text: 'today' } };
+  const fulfilled = <T>(results: PromiseSettledResult<T>[]) =>
+    results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message));
+
+  it('steps many patients in one transaction, as apply would one by one', async () => {
+    const prefix = fixture.prefix();
+    const store = new PatientStore(fixture.connect(), { prefix });
+    await store.apply(textEvent('before', 'tg:2001'), addDay({ date: '2024-01-01' }, [], 'tg:2001'), NOW);
+    const commands: string[] = [];
+    const monitor = await fixture.connect().monitor();
+    monitor.on('monitor', (_time: string, args: string[]) => commands.push(String(args[0]).toLowerCase()));
+    const results = await store.applyMany(
+      ids.map((id) => ({
+        event: textEvent(`e-${id}`, id),
+        step: addDay({ date: '2024-01-02' }, [sendEffect], id),
+      })),
+      NOW,
+    );
+    await monitor.disconnect();
+    expect(fulfilled(results).map((r) => typeof r !== 'string' && r.state?.days.map((d) => d.date))).toEqual([
+      ['2024-01-01', '2024-01-02'],
+      ['2024-01-02'],
+      ['2024-01-02'],
+    ]);
+    for (const id of ids) expect(await store.unsettled(id)).toEqual([`e-${id}`]);
+    expect(commands.filter((c) => c === 'exec')).toHaveLength(1);
+    // Each event counts as processed: again, it is a duplicate that hands back its pending effects.
+    const again = await store.applyMany(
+      ids.map((id) => ({ event: textEvent(`e-${id}`, id), step: addDay({ date: '2024-01-03' }, [], id) })),
+      NOW,
+    );
+    expect(fulfilled(again).map((r) => typeof r !== 'string' && [r.duplicate, r.effects])).toEqual(
+      ids.map(() => [true, [sendEffect]]),
+    );
+    expect((await store.load('tg:2002'))?.days).toHaveLength(1);
+  });
+
+  it('takes the events one by one when another writer got in first, losing no update', async () => {
+    const prefix = fixture.prefix();
+    const racer = fixture.connect();
+    const other = new PatientStore(fixture.connect(), { prefix });
+    let interfered = false;
+    interfereBeforeExec(racer, async () => {
+      if (interfered) return;
+      interfered = true;
+      await other.apply(textEvent('other', 'tg:2002'), addDay({ date: '2024-03-01' }, [], 'tg:2002'), NOW);
+    });
+    const store = new PatientStore(racer, { prefix });
+    const results = await store.applyMany(
+      ids.map((id) => ({ event: textEvent(`e-${id}`, id), step: addDay({ date: '2024-03-02' }, [], id) })),
+      NOW,
+    );
+    expect(results.every((r) => r.status === 'fulfilled')).toBe(true);
+    expect((await store.load('tg:2002'))?.days.map((d) => d.date)).toEqual(['2024-03-01', '2024-03-02']);
+    for (const id of ['tg:2001', 'tg:2003']) expect((await store.load(id))?.days).toHaveLength(1);
+  });
+
+  it('fails only the patient whose record is broken, naming its key', async () => {
+    const prefix = fixture.prefix();
+    const broken = keysOf('tg:2002', prefix).state;
+    await fixture.redis.set(broken, '{not json');
+    const store = new PatientStore(fixture.connect(), { prefix });
+    const results = await store.applyMany(
+      ids.map((id) => ({ event: textEvent(`e-${id}`, id), step: addDay({ date: '2024-03-02' }, [], id) })),
+      NOW,
+    );
+    expect(fulfilled(results)[1]).toBe(`Stored value at ${broken} is invalid: not valid JSON`);
+    for (const id of ['tg:2001', 'tg:2003']) expect((await store.load(id))?.days).toHaveLength(1);
+  });
+
+  it('refuses two events of one patient, and writes no key for a timer about nobody', async () => {
+    const prefix = fixture.prefix();
+    const store = new PatientStore(fixture.connect(), { prefix });
+    const same = [textEvent('a', 'tg:2001'), textEvent('b', 'tg:2001')];
+    await expect(
+      store.applyMany(
+        same.map((event) => ({ event, step: answerStartBack })),
+        NOW,
+      ),
+    ).rejects.toThrow(/one event per patient/);
+    const nobody = (id: string): InboundEvent => ({
+      id: `t-${id}`,
+      patientId: id,
+      kind: 'timer',
+      timer: 'drills_due',
+    });
+    const results = await store.applyMany(
+      ['tg:2005', 'tg:2006'].map((id) => ({ event: nobody(id), step: () => ({ state: null, effects: [] }) })),
+      NOW,
+    );
+    expect(fulfilled(results)).toEqual([
+      { duplicate: false, state: null, effects: [] },
+      { duplicate: false, state: null, effects: [] },
+    ]);
+    expect(await keysUnder(fixture.redis, prefix)).toEqual([]);
+  });
+});

@@ -24,6 +24,12 @@ export class RecordingPorts implements EffectPorts {
     }
     for (const message of messages) this.sent.push({ patientId, message, key });
   };
+  /** Keys of the sends the runtime asked to go straight out (`sendNow`), which are in `sent` too. */
+  direct: string[] = [];
+  sendNow = async (patientId: string, messages: OutboundMessage[], key: string) => {
+    await this.send(patientId, messages, key);
+    this.direct.push(key);
+  };
   alertCoach = async (alert: Parameters<EffectPorts['alertCoach']>[0]) => {
     this.alerts.push(alert);
   };
