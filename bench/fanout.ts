@@ -26,6 +26,7 @@ import type { OutboundMessage } from '../src/engine/events.ts';
 import type { PatientState } from '../src/engine/state.ts';
 import { step } from '../src/engine/step.ts';
 import { loadConfig } from '../src/runtime/config.ts';
+import { encodeRecord } from '../src/runtime/record-codec.ts';
 import { hasRedisServer, startPrivateRedis } from '../src/runtime/redis-server.ts';
 import { type Service, startService } from '../src/runtime/service.ts';
 import { keysOf } from '../src/runtime/store.ts';
@@ -47,6 +48,8 @@ import {
   say,
   sleep,
 } from './support.ts';
+
+const EMPTY = Buffer.alloc(0);
 
 /** drills_due sends the session and its outcome buttons as one message. */
 const MESSAGES_PER_PUSH = 1;
@@ -220,7 +223,9 @@ async function pipeline(redisUrl: string, redis: Redis, now: number, state: Pati
     const ids: string[] = [];
     for (let j = i; j < Math.min(N, i + BATCH); j++) ids.push(`tg:${j + 1}`);
     const tx = redis.pipeline();
-    for (const id of ids) tx.set(keysOf(id, `${prefix}:`).state, JSON.stringify({ ...state, id }));
+    // In the store's own record format, as every record is once the store has written it.
+    for (const id of ids)
+      tx.set(keysOf(id, `${prefix}:`).state, encodeRecord({ ...state, id }, new Map(), EMPTY, []));
     await tx.exec();
     await Promise.all(ids.map((id) => schedules.set(id, state.schedule, minuteStart - 1)));
   }

@@ -110,16 +110,19 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const queuePrefix = `{${config.redisPrefix}q}`;
   const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
   const storeRedis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 3 });
+  // Single commands many senders issue at once (a fan-out's idempotency keys, slots, question
+  // messages) go out together in one write; never a WATCH here, which auto-pipelining would break.
+  const pipelinedRedis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 3, enableAutoPipelining: true });
   const connection = redis;
 
   const schedules = new ScheduleStore(redis, keyPrefix);
   const timersQueue = new Queue<TimerQueueJob>(QUEUES.timers, { connection, prefix: queuePrefix });
   const outboxQueue = new Queue<DeliveryJob>(QUEUES.outbox, { connection, prefix: queuePrefix });
-  const pacer = new SendPacer(redis, outboxQueue.toKey('pace'), config.telegramRatePerSecond);
+  const pacer = new SendPacer(pipelinedRedis, outboxQueue.toKey('pace'), config.telegramRatePerSecond);
   const token = config.telegramBotToken;
   const apiRoot = config.telegramApiRoot ? { apiRoot: config.telegramApiRoot } : {};
   const sender = token ? createTelegramSender({ token, ...apiRoot }) : undefined;
-  const questions = new QuestionMessages(storeRedis, keyPrefix);
+  const questions = new QuestionMessages(pipelinedRedis, keyPrefix);
   let bot: Bot | undefined;
   const installations = config.slackOAuth ? new RedisInstallationStore(storeRedis, keyPrefix) : undefined;
   const envSlackToken = config.slackBotToken;
@@ -153,7 +156,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   // most DELIVERY_CONCURRENCY at once, as the delivery worker, so a crash repeats no more than it.
   const outbox = new Outbox(
     outboxQueue,
-    redis,
+    pipelinedRedis,
     config.roles.includes('worker')
       ? {
           deliver: pacedDeliver(deliver, pacer, { retries: 0, log, observe: deliveryObserve }),
@@ -213,7 +216,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       ]);
     },
   };
-  const runtimeStore = new PatientStore(storeRedis, { prefix: keyPrefix });
+  const runtimeStore = new PatientStore(storeRedis, { prefix: keyPrefix, single: pipelinedRedis });
   const runtime = new CoachRuntime(runtimeStore, content, ports, clock, log, (kind, duplicate) =>
     metrics.handled.inc({ kind, duplicate: String(duplicate) }),
   );
@@ -421,7 +424,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       for (const stop of stops) await stop();
       await Promise.all(workers.map((w) => w.close()));
       await Promise.all([timersQueue.close(), outboxQueue.close()]);
-      await Promise.all([redis.quit(), storeRedis.quit()]);
+      await Promise.all([redis.quit(), storeRedis.quit(), pipelinedRedis.quit()]);
       log.info('service stopped');
     },
   };

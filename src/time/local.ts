@@ -1,8 +1,14 @@
 import { DateTime, IANAZone } from 'luxon';
 
+let lastDate = { now: Number.NaN, timezone: '', date: '' };
+
 /** Local calendar date (YYYY-MM-DD) of an instant in an IANA zone. */
 export function localDate(now: number, timezone: string): string {
-  return DateTime.fromMillis(now, { zone: timezone }).toISODate() ?? '1970-01-01';
+  // One step asks for the same instant's date many times (each `today`): luxon once.
+  if (lastDate.now === now && lastDate.timezone === timezone) return lastDate.date;
+  const date = DateTime.fromMillis(now, { zone: timezone }).toISODate() ?? '1970-01-01';
+  lastDate = { now, timezone, date };
+  return date;
 }
 
 /** Minutes since local midnight. */
