@@ -22,18 +22,14 @@ import { Outbox } from '../jobs/delivery.ts';
 import { QUEUES } from '../jobs/queues.ts';
 import { ScheduleStore } from '../jobs/schedule-store.ts';
 import { SendPacer } from '../jobs/send-pacer.ts';
-import type { OutboundMessage } from '../src/engine/events.ts';
 import type { PatientState } from '../src/engine/state.ts';
-import { step } from '../src/engine/step.ts';
 import { loadConfig } from '../src/runtime/config.ts';
-import { encodeRecord } from '../src/runtime/record-codec.ts';
 import { hasRedisServer, startPrivateRedis } from '../src/runtime/redis-server.ts';
 import { type Service, startService } from '../src/runtime/service.ts';
-import { keysOf } from '../src/runtime/store.ts';
-import { formatWallTime, localDate, localMinutes } from '../src/time/local.ts';
+import { localDate, localMinutes } from '../src/time/local.ts';
 import { realContent } from '../test/support/content.ts';
 import { achievedRate, type FakeBotApi, startFakeBotApi } from '../test/support/fake-bot-api.ts';
-import { SimPatient } from '../test/support/patient.ts';
+import { duePatient, seedDuePatients } from '../test/support/fanout.ts';
 import {
   commandsText,
   cpuMark,
@@ -49,7 +45,7 @@ import {
   sleep,
 } from './support.ts';
 
-const EMPTY = Buffer.alloc(0);
+const _EMPTY = Buffer.alloc(0);
 
 /** drills_due sends the session and its outcome buttons as one message. */
 const MESSAGES_PER_PUSH = 1;
@@ -132,37 +128,6 @@ async function service(
   return res.own(await startService({ config, content: realContent(), redisUrl, log }), (s) => s.stop());
 }
 
-/** An active patient as onboarding through the pure engine leaves them, due for drills this minute. */
-function patientTemplate(now: number): { state: PatientState; sample: OutboundMessage[] } {
-  const sim = new SimPatient(realContent(), {
-    id: 'tg:1',
-    timezone: 'UTC',
-    start: new Date(now - 3_600_000).toISOString(),
-  }).onboard();
-  if (sim.state?.status !== 'active') throw new Error('onboarding the template patient failed');
-  const today = localDate(now, 'UTC');
-  const minute = localMinutes(now, 'UTC');
-  // No day record yet (so today's push is still to come), screened and heard from today (so no
-  // weekly re-check or silence nudge replaces the session), and no quiet hours whatever the hour.
-  const state: PatientState = {
-    ...sim.state,
-    days: [],
-    lastScreenOn: today,
-    lastHeardOn: today,
-    schedule: {
-      timezone: 'UTC',
-      drillTime: formatWallTime(minute),
-      reminderTime: formatWallTime(minute + 720),
-      quietHours: null,
-    },
-  };
-  const event = { id: 'sample', patientId: 'tg:1', kind: 'timer', timer: 'drills_due', date: today } as const;
-  const sample = step(state, event, now, realContent()).effects.flatMap((e) =>
-    e.type === 'send' ? [e.message] : [],
-  );
-  return { state, sample };
-}
-
 // ---- Phase A: a bare BullMQ queue and worker, one grammY sendMessage per job --------------------
 
 /**
@@ -216,19 +181,9 @@ async function baseline(redisUrl: string, text: string, count: number, pacedAt?:
 async function pipeline(redisUrl: string, redis: Redis, now: number, state: PatientState) {
   const prefix = `${runId}-p`;
   const schedules = new ScheduleStore(redis, `${prefix}:`);
-  // Due at the start of this minute: `set` schedules the next occurrence after the instant given.
-  const minuteStart = now - (now % 60_000);
   const seedStart = performance.now();
-  for (let i = 0; i < N; i += BATCH) {
-    const ids: string[] = [];
-    for (let j = i; j < Math.min(N, i + BATCH); j++) ids.push(`tg:${j + 1}`);
-    const tx = redis.pipeline();
-    // In the store's own record format, as every record is once the store has written it.
-    for (const id of ids)
-      tx.set(keysOf(id, `${prefix}:`).state, encodeRecord({ ...state, id }, new Map(), EMPTY, []));
-    await tx.exec();
-    await Promise.all(ids.map((id) => schedules.set(id, state.schedule, minuteStart - 1)));
-  }
+  const ids = Array.from({ length: N }, (_, i) => `tg:${i + 1}`);
+  await seedDuePatients(redis, `${prefix}:`, state, ids, now);
   const seedMs = performance.now() - seedStart;
   if (localDate(Date.now(), 'UTC') !== localDate(now, 'UTC')) {
     throw new Error('the UTC date changed while seeding (a run across midnight): run it again');
@@ -373,7 +328,7 @@ async function main(): Promise<void> {
   if (localMinutes(now, 'UTC') >= 23 * 60 + 30) {
     throw new Error('within 30 minutes of midnight UTC the drills could fall on the next day: run later');
   }
-  const { state, sample } = patientTemplate(now);
+  const { state, sample } = duePatient(now);
   if (sample.length !== MESSAGES_PER_PUSH)
     throw new Error(`the template patient gets ${sample.length} drills messages`);
   // The baseline posts the same text as the drills message.

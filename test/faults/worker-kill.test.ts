@@ -2,8 +2,9 @@ import type { ChildProcess } from 'node:child_process';
 import { Queue } from 'bullmq';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import { Outbox } from '../../jobs/delivery.ts';
-import { type DeliveryJob, QUEUES } from '../../jobs/queues.ts';
+import { type DeliveryJob, QUEUES, type TimerQueueJob } from '../../jobs/queues.ts';
 import { type FakeBotApi, startFakeBotApi } from '../support/fake-bot-api.ts';
+import { duePatient, seedDuePatients } from '../support/fanout.ts';
 import { useRedis } from '../support/redis.ts';
 import { exited, startWorkerProcess } from '../support/worker-process.ts';
 
@@ -76,6 +77,68 @@ describe('a worker killed mid-delivery', () => {
       `worker SIGKILL: ${total} pushes, ${deliveredAtKill} delivered before the kill, ` +
         `${fake.stats.deliveredPerChat.size} chats reached after the restart (${total - fake.stats.deliveredPerChat.size} lost), ` +
         `${fake.stats.delivered} sendMessage calls answered ok, ${duplicates} duplicates, concurrency ${concurrency}`,
+    );
+    expect(duplicates).toBeGreaterThanOrEqual(0);
+    expect(duplicates).toBeLessThanOrEqual(concurrency);
+    second.kill('SIGTERM');
+    expect(await exited(second)).toBe(0);
+  }, 240_000);
+
+  it('a worker SIGKILLed mid-fan-out of 10,000 patients due at once: after a restart each gets their push, duplicates ≤ concurrency', async () => {
+    fake = await startFakeBotApi({ recordMessages: false });
+    const prefix = redisFixture.prefix().replace(/[^A-Za-z0-9_-]/g, '');
+    const timers = new Queue<TimerQueueJob>(QUEUES.timers, {
+      connection: redisFixture.redis,
+      prefix: `{${prefix}q}`,
+    });
+    queues.push(timers);
+    const now = Date.now();
+    // A zone where it is around noon, so the pushes' local day cannot end during the test.
+    const offset = 12 - new Date(now).getUTCHours();
+    const zone = offset === 0 ? 'Etc/GMT' : `Etc/GMT${offset > 0 ? '-' : '+'}${Math.abs(offset)}`;
+    const { state } = duePatient(now, zone);
+    const total = 10_000;
+    const concurrency = 20;
+    const ids = Array.from({ length: total }, (_, i) => `tg:${i + 1}`);
+    await seedDuePatients(redisFixture.redis, `${prefix}:`, state, ids, now);
+    // Scheduler and worker: the pushes go from the timer batches straight to the platform.
+    const worker = () => {
+      const child = startWorkerProcess({
+        redisUrl: redisFixture.url,
+        prefix,
+        apiRoot: (fake as FakeBotApi).apiRoot,
+        env: { ROLES: 'worker,scheduler', DELIVERY_CONCURRENCY: String(concurrency), JOB_LOCK_SECONDS: '2' },
+      });
+      children.push(child);
+      return child;
+    };
+    const first = worker();
+    await vi.waitFor(() => expect(fake?.stats.delivered).toBeGreaterThan(total / 4), {
+      timeout: 60_000,
+      interval: 50,
+    });
+    first.kill('SIGKILL');
+    await exited(first);
+    const deliveredAtKill = fake.stats.delivered;
+    expect(deliveredAtKill).toBeLessThan(total);
+
+    const second = worker();
+    await vi.waitFor(() => expect(fake?.stats.deliveredPerChat.size).toBe(total), {
+      timeout: 120_000,
+      interval: 200,
+    });
+    // Every batch done, the killed one's included: nothing left that could send again.
+    await vi.waitFor(
+      async () => {
+        const left = await timers.getJobCounts('waiting', 'active', 'delayed', 'failed');
+        expect(left).toEqual({ waiting: 0, active: 0, delayed: 0, failed: 0 });
+      },
+      { timeout: 30_000, interval: 200 },
+    );
+    const duplicates = fake.stats.delivered - total;
+    console.log(
+      `worker SIGKILL mid-fan-out: ${total} patients due, ${deliveredAtKill} pushes delivered before the kill, ` +
+        `${fake.stats.deliveredPerChat.size} patients reached after the restart, ${duplicates} duplicates, concurrency ${concurrency}`,
     );
     expect(duplicates).toBeGreaterThanOrEqual(0);
     expect(duplicates).toBeLessThanOrEqual(concurrency);
