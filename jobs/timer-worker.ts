@@ -1,12 +1,12 @@
-import { type ConnectionOptions, Worker } from 'bullmq';
+import { type ConnectionOptions, Queue, Worker } from 'bullmq';
+import type { Logger } from 'pino';
 import type { CoachRuntime } from '../src/runtime/coach-runtime.ts';
-import { QUEUES, type TimerQueueJob, timersOf } from './queues.ts';
+import { QUEUES, RETENTION, type TimerQueueJob, timersOf } from './queues.ts';
 
 /**
  * Runs due timers through the engine, a batch of them as one store transaction. Each timer's event
  * id is the id its own job would have, and the store processes an event id once, so a timer run
- * twice (a retry, a second worker, a batch added again) changes the patient once. A timer that fails
- * fails the job, after the others of its batch have run.
+ * twice (a retry, a second worker, a batch added again) changes the patient once.
  */
 export function createTimerWorker(
   runtime: CoachRuntime,
@@ -18,9 +18,11 @@ export function createTimerWorker(
     /** Told how late each timer ran, in seconds (for metrics). */
     observeLag?: (seconds: number) => void;
     clock?: () => number;
+    log: Logger;
   },
 ): Worker<TimerQueueJob> {
-  return new Worker<TimerQueueJob>(
+  const queue = new Queue<TimerQueueJob>(QUEUES.timers, { connection: opts.connection, prefix: opts.prefix });
+  const worker = new Worker<TimerQueueJob>(
     QUEUES.timers,
     async (job) => {
       const timers = timersOf(job.data, job.id);
@@ -34,17 +36,23 @@ export function createTimerWorker(
         ...(date ? { date } : {}),
       }));
       const results = await runtime.handleMany(events);
-      const failed = results.flatMap((result, i) =>
-        result.status === 'rejected' ? [{ timer: timers[i], reason: result.reason as unknown }] : [],
+      const failed = timers.filter((_, i) => results[i]?.status === 'rejected');
+      if (failed.length === 0) return;
+      if (!('timers' in job.data)) throw (results[0] as PromiseRejectedResult).reason;
+      // A batch's failures go on as jobs of their own, with their own ids: they are retried alone,
+      // an operator sees which patient failed, and `/delete` finds them; the batch itself is done.
+      const first = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+      opts.log.warn(
+        { jobId: job.id, failed: failed.map((t) => t.id), err: first.reason },
+        'timers of a batch failed; queued alone',
       );
-      const first = failed[0];
-      if (first) {
-        const why = first.reason instanceof Error ? first.reason.message : String(first.reason);
-        throw new Error(
-          `${failed.length} of ${timers.length} timers failed; the first, ${first.timer?.id}: ${why}`,
-          { cause: first.reason },
-        );
-      }
+      await queue.addBulk(
+        failed.map(({ id, ...timer }) => ({
+          name: timer.timer,
+          data: timer,
+          opts: { jobId: id, ...RETENTION },
+        })),
+      );
     },
     {
       connection: opts.connection,
@@ -54,4 +62,6 @@ export function createTimerWorker(
       stalledInterval: opts.lockDurationMs ?? 30_000,
     },
   );
+  worker.on('closed', () => void queue.close());
+  return worker;
 }

@@ -1,0 +1,62 @@
+import { Queue, type Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import { jobIdOf, QUEUES, type TimerQueueJob } from '../../jobs/queues.ts';
+import { createTimerWorker } from '../../jobs/timer-worker.ts';
+import { keysOf } from '../../src/runtime/store.ts';
+import { localDate } from '../../src/time/local.ts';
+import { duePatient, seedDuePatients } from '../support/fanout.ts';
+import { useRedis } from '../support/redis.ts';
+import { makeRuntime } from '../support/runtime.ts';
+
+const redisFixture = useRedis();
+const closers: (() => Promise<unknown>)[] = [];
+afterAll(async () => {
+  for (const close of closers.splice(0)) await close();
+});
+
+describe('the timer worker', () => {
+  it('runs a batch; a patient whose timer fails goes on as a job of its own, the others are pushed', async () => {
+    const prefix = redisFixture.prefix();
+    const now = Date.parse('2026-03-02T12:00:00Z');
+    const { state } = duePatient(now);
+    await seedDuePatients(redisFixture.redis, prefix, state, ['tg:1', 'tg:2', 'tg:3'], now);
+    await redisFixture.redis.set(keysOf('tg:2', prefix).state, '{not json');
+    const { runtime, ports } = makeRuntime(redisFixture.connect(), prefix, () => now);
+    const connection = new Redis(redisFixture.url, { maxRetriesPerRequest: null });
+    const queuePrefix = `{${prefix.replace(/[^A-Za-z0-9_-]/g, '')}q}`;
+    const queue = new Queue<TimerQueueJob>(QUEUES.timers, { connection, prefix: queuePrefix });
+    const date = localDate(now, 'UTC');
+    const timers = ['tg:1', 'tg:2', 'tg:3'].map((patientId) => ({
+      id: jobIdOf('drills_due', patientId, date),
+      patientId,
+      timer: 'drills_due' as const,
+      date,
+      at: now,
+    }));
+    await queue.add('batch', { timers }, { jobId: 'batch|test', removeOnComplete: true });
+    const worker: Worker<TimerQueueJob> = createTimerWorker(runtime, {
+      connection,
+      prefix: queuePrefix,
+      concurrency: 2,
+      clock: () => now,
+      log: pino({ level: 'silent' }),
+    });
+    closers.push(
+      () => worker.close(),
+      () => queue.obliterate({ force: true }),
+      () => queue.close(),
+      () => connection.quit(),
+    );
+    const alone = jobIdOf('drills_due', 'tg:2', date);
+    await vi.waitFor(async () => expect(await queue.getJobState(alone)).toBe('failed'), { timeout: 10_000 });
+    expect(ports.direct).toHaveLength(2);
+    expect(ports.sent.map((s) => s.patientId).sort()).toEqual(['tg:1', 'tg:3']);
+    const failed = await queue.getJob(alone);
+    expect(failed?.data).toEqual({ patientId: 'tg:2', timer: 'drills_due', date, at: now });
+    expect(failed?.failedReason).toMatch(/Stored value at .*tg:2.* is invalid/);
+    // The batch itself finished; it leaves no job naming its patients.
+    expect(await queue.getJob('batch|test')).toBeUndefined();
+  });
+});
