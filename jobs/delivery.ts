@@ -51,7 +51,7 @@ export class Outbox {
     if (!direct || messages.length === 0) return this.enqueue(key, recipient, messages);
     const jobId = jobIdOf(recipient, key);
     const sent = this.queue.toKey(`sent:${jobId}`);
-    if ((await this.redis.exists(sent)) === 1) return;
+    if ((await direct.redis.exists(sent)) === 1) return;
     const accepted = await direct.limit(async () => {
       for (const [i, message] of messages.entries()) {
         const result = await direct.deliver(recipient, message).catch((error: unknown) => {
@@ -71,7 +71,7 @@ export class Outbox {
         { jobId, ...DELIVERY_JOB_OPTIONS },
       );
     }
-    await this.redis.set(sent, '1', 'PX', OUTBOX_DEDUP_MS);
+    await direct.redis.set(sent, '1', 'PX', OUTBOX_DEDUP_MS);
   }
 
   async enqueue(key: string, recipient: string, messages: OutboundMessage[]): Promise<void> {
@@ -113,6 +113,8 @@ export interface DirectSending {
   deliver: Deliver;
   /** Direct sends in flight at once in this process. */
   limit: LimitFunction;
+  /** The outbox's Redis for the idempotency keys, auto-pipelined (many pushes check theirs at once). */
+  redis: Redis;
   log: Logger;
   delivered?(recipient: string): void;
 }

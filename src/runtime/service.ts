@@ -110,19 +110,22 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const queuePrefix = `{${config.redisPrefix}q}`;
   const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
   const storeRedis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 3 });
-  // Single commands many senders issue at once (a fan-out's idempotency keys, slots, question
-  // messages) go out together in one write; never a WATCH here, which auto-pipelining would break.
+  // A fan-out's pushes issue the same single commands by the dozen at once (idempotency keys, slots,
+  // question messages): auto-pipelined, they share writes. Only they use it: one command at a time,
+  // as a reply's are, it costs more than it saves. Never a WATCH here, which it would break.
   const pipelinedRedis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 3, enableAutoPipelining: true });
   const connection = redis;
 
   const schedules = new ScheduleStore(redis, keyPrefix);
   const timersQueue = new Queue<TimerQueueJob>(QUEUES.timers, { connection, prefix: queuePrefix });
   const outboxQueue = new Queue<DeliveryJob>(QUEUES.outbox, { connection, prefix: queuePrefix });
-  const pacer = new SendPacer(pipelinedRedis, outboxQueue.toKey('pace'), config.telegramRatePerSecond);
+  // One pace (one Redis key) for the delivery worker's messages and for pushes sent straight out.
+  const pacer = new SendPacer(redis, outboxQueue.toKey('pace'), config.telegramRatePerSecond);
+  const pushPacer = new SendPacer(pipelinedRedis, outboxQueue.toKey('pace'), config.telegramRatePerSecond);
   const token = config.telegramBotToken;
   const apiRoot = config.telegramApiRoot ? { apiRoot: config.telegramApiRoot } : {};
   const sender = token ? createTelegramSender({ token, ...apiRoot }) : undefined;
-  const questions = new QuestionMessages(pipelinedRedis, keyPrefix);
+  const questions = new QuestionMessages(storeRedis, keyPrefix);
   let bot: Bot | undefined;
   const installations = config.slackOAuth ? new RedisInstallationStore(storeRedis, keyPrefix) : undefined;
   const envSlackToken = config.slackBotToken;
@@ -141,13 +144,15 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     { queue: QUEUES.timers, counts: await timersQueue.getJobCounts() },
     { queue: QUEUES.outbox, counts: await outboxQueue.getJobCounts() },
   ]);
-  const deliver = drawingCharts(
-    platformDeliver(
-      sender && telegramDeliver(sender, questions),
-      slack && slackDeliver(slack, questions, storeRedis, keyPrefix),
-      log,
-    ),
-  );
+  const deliverWith = (remembering: QuestionMessages) =>
+    drawingCharts(
+      platformDeliver(
+        sender && telegramDeliver(sender, remembering),
+        slack && slackDeliver(slack, remembering, storeRedis, keyPrefix),
+        log,
+      ),
+    );
+  const deliver = deliverWith(questions);
   const deliveryObserve = {
     delivered: (recipient: string) => metrics.delivered.inc({ platform: Metrics.platformOf(recipient) }),
     retried: (reason: 'rate_limited' | 'error' | 'blocked' | 'rejected') => metrics.retries.inc({ reason }),
@@ -156,10 +161,15 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   // most DELIVERY_CONCURRENCY at once, as the delivery worker, so a crash repeats no more than it.
   const outbox = new Outbox(
     outboxQueue,
-    pipelinedRedis,
+    redis,
     config.roles.includes('worker')
       ? {
-          deliver: pacedDeliver(deliver, pacer, { retries: 0, log, observe: deliveryObserve }),
+          deliver: pacedDeliver(deliverWith(new QuestionMessages(pipelinedRedis, keyPrefix)), pushPacer, {
+            retries: 0,
+            log,
+            observe: deliveryObserve,
+          }),
+          redis: pipelinedRedis,
           limit: pLimit(config.deliveryConcurrency),
           log,
           delivered: deliveryObserve.delivered,
@@ -216,7 +226,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       ]);
     },
   };
-  const runtimeStore = new PatientStore(storeRedis, { prefix: keyPrefix, single: pipelinedRedis });
+  const runtimeStore = new PatientStore(storeRedis, { prefix: keyPrefix });
   const runtime = new CoachRuntime(runtimeStore, content, ports, clock, log, (kind, duplicate) =>
     metrics.handled.inc({ kind, duplicate: String(duplicate) }),
   );
@@ -277,6 +287,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
         lockDurationMs,
         observeLag: (seconds) => metrics.timerLag.observe(seconds),
         clock,
+        log,
       }),
       createDeliveryWorker(deliver, {
         connection,

@@ -185,15 +185,11 @@ export class PatientStore {
   private readonly prefix: string;
   private readonly maxAttempts: number;
 
-  /** For single commands outside transactions; auto-pipelined, it sends many in one write. */
-  private readonly single: Redis;
-
   constructor(
     private readonly redis: Redis,
-    opts: { prefix?: string; maxAttempts?: number; single?: Redis } = {},
+    opts: { prefix?: string; maxAttempts?: number } = {},
   ) {
     this.prefix = opts.prefix ?? DEFAULT_PREFIX;
-    this.single = opts.single ?? redis;
     if (FORBIDDEN_IN_KEY.test(this.prefix)) {
       throw new Error(
         `Invalid key prefix ${JSON.stringify(this.prefix)}: it must contain no braces or whitespace`,
@@ -386,7 +382,7 @@ export class PatientStore {
 
   /** The event's effects were all performed: it no longer needs replaying. */
   async settle(patientId: string, eventId: string): Promise<void> {
-    await this.single.hdel(this.keysOf(patientId).pending, eventId);
+    await this.redis.hdel(this.keysOf(patientId).pending, eventId);
   }
 
   /** Events whose effects were committed but not confirmed performed (a crash in between). */

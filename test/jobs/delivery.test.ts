@@ -151,6 +151,7 @@ describe('delivery', () => {
           log: pino({ level: 'silent' }),
         }),
         limit: pLimit(2),
+        redis: p.connection,
         log: pino({ level: 'silent' }),
         delivered: (recipient) => delivered.push(recipient),
       });
@@ -211,6 +212,7 @@ describe('delivery', () => {
           throw new Error('connection reset');
         },
         limit: pLimit(1),
+        redis: p.connection,
         log: pino({ level: 'silent' }),
       });
       await outbox.sendNow('k4', 'tg:14', [{ text: 'kept' }]);
