@@ -73,8 +73,8 @@ const CONCURRENCY = int('concurrency');
 /** Jobs for the bare worker run again, each waiting for its slot at phase B's pace (0: skip). */
 const DIAGNOSE = int('diagnose-jobs', 0);
 /**
- * Phase B's TELEGRAM_RATE_PER_SECOND: "no platform limit". The config accepts at most 1000, so the
- * value is set on the loaded config directly; every message still reserves its slot in Redis.
+ * Phase B's TELEGRAM_RATE_PER_SECOND, "no platform limit" (the most the config accepts); every
+ * message still reserves its slot in Redis.
  */
 const DELIVERY_RATE = int('delivery-rate');
 const DEADLINE = Date.now() + int('timeout-minutes') * 60_000;
@@ -121,10 +121,8 @@ async function service(
   redisUrl: string,
   prefix: string,
   env: Record<string, string>,
-  ratePerSecond?: number,
 ): Promise<Service> {
   const config = loadConfig({ TELEGRAM_BOT_TOKEN: TOKEN, REDIS_PREFIX: prefix, ...env });
-  if (ratePerSecond !== undefined) config.telegramRatePerSecond = ratePerSecond;
   return res.own(await startService({ config, content: realContent(), redisUrl, log }), (s) => s.stop());
 }
 
@@ -199,13 +197,11 @@ async function pipeline(redisUrl: string, redis: Redis, now: number, state: Pati
   const t0 = performance.now();
   const tEpoch = Date.now(); // the fake stamps deliveries with Date.now()
   // The scheduler's first tick runs inside startService, so the clock starts before it.
-  await service(
-    res,
-    redisUrl,
-    prefix,
-    { TELEGRAM_API_ROOT: fake.apiRoot, DELIVERY_CONCURRENCY: String(CONCURRENCY) },
-    DELIVERY_RATE,
-  );
+  await service(res, redisUrl, prefix, {
+    TELEGRAM_API_ROOT: fake.apiRoot,
+    DELIVERY_CONCURRENCY: String(CONCURRENCY),
+    TELEGRAM_RATE_PER_SECOND: String(DELIVERY_RATE),
+  });
 
   // Stage times: when the scheduler has turned every due entry into a job, when the timer queue
   // has run them all; backlogs show which queue waits for which.

@@ -22,6 +22,42 @@ afterAll(async () => {
   await Promise.all(queues.map((q) => q.close()));
 });
 
+/**
+ * Starts a worker process, SIGKILLs it once a quarter of `total` chats got their message, starts
+ * another and waits until every chat got one; the second process is left running.
+ */
+async function killAQuarterIn(opts: { prefix: string; total: number; concurrency: number; roles?: string }) {
+  const worker = () => {
+    const child = startWorkerProcess({
+      redisUrl: redisFixture.url,
+      prefix: opts.prefix,
+      apiRoot: (fake as FakeBotApi).apiRoot,
+      env: {
+        DELIVERY_CONCURRENCY: String(opts.concurrency),
+        JOB_LOCK_SECONDS: '2',
+        ...(opts.roles ? { ROLES: opts.roles } : {}),
+      },
+    });
+    children.push(child);
+    return child;
+  };
+  const first = worker();
+  await vi.waitFor(() => expect(fake?.stats.delivered).toBeGreaterThan(opts.total / 4), {
+    timeout: 60_000,
+    interval: 50,
+  });
+  first.kill('SIGKILL');
+  await exited(first);
+  const deliveredAtKill = (fake as FakeBotApi).stats.delivered;
+  expect(deliveredAtKill).toBeLessThan(opts.total);
+  const second = worker();
+  await vi.waitFor(() => expect(fake?.stats.deliveredPerChat.size).toBe(opts.total), {
+    timeout: 120_000,
+    interval: 200,
+  });
+  return { deliveredAtKill, second };
+}
+
 describe('a worker killed mid-delivery', () => {
   it('a worker SIGKILLed while delivering 10,000 pushes: after a restart every push is delivered, duplicates ≤ concurrency', async () => {
     fake = await startFakeBotApi({ recordMessages: false });
@@ -41,31 +77,7 @@ describe('a worker killed mid-delivery', () => {
         ),
       );
     }
-    const worker = () => {
-      const child = startWorkerProcess({
-        redisUrl: redisFixture.url,
-        prefix,
-        apiRoot: (fake as FakeBotApi).apiRoot,
-        env: { DELIVERY_CONCURRENCY: String(concurrency), JOB_LOCK_SECONDS: '2' },
-      });
-      children.push(child);
-      return child;
-    };
-    const first = worker();
-    await vi.waitFor(() => expect(fake?.stats.delivered).toBeGreaterThan(total / 4), {
-      timeout: 60_000,
-      interval: 50,
-    });
-    first.kill('SIGKILL');
-    await exited(first);
-    const deliveredAtKill = fake.stats.delivered;
-    expect(deliveredAtKill).toBeLessThan(total);
-
-    const second = worker();
-    await vi.waitFor(() => expect(fake?.stats.deliveredPerChat.size).toBe(total), {
-      timeout: 120_000,
-      interval: 200,
-    });
+    const { deliveredAtKill, second } = await killAQuarterIn({ prefix, total, concurrency });
     await vi.waitFor(
       async () => expect((await outboxQueue.getJobCounts('completed')).completed).toBe(total),
       {
@@ -102,30 +114,11 @@ describe('a worker killed mid-delivery', () => {
     const ids = Array.from({ length: total }, (_, i) => `tg:${i + 1}`);
     await seedDuePatients(redisFixture.redis, `${prefix}:`, state, ids, now);
     // Scheduler and worker: the pushes go from the timer batches straight to the platform.
-    const worker = () => {
-      const child = startWorkerProcess({
-        redisUrl: redisFixture.url,
-        prefix,
-        apiRoot: (fake as FakeBotApi).apiRoot,
-        env: { ROLES: 'worker,scheduler', DELIVERY_CONCURRENCY: String(concurrency), JOB_LOCK_SECONDS: '2' },
-      });
-      children.push(child);
-      return child;
-    };
-    const first = worker();
-    await vi.waitFor(() => expect(fake?.stats.delivered).toBeGreaterThan(total / 4), {
-      timeout: 60_000,
-      interval: 50,
-    });
-    first.kill('SIGKILL');
-    await exited(first);
-    const deliveredAtKill = fake.stats.delivered;
-    expect(deliveredAtKill).toBeLessThan(total);
-
-    const second = worker();
-    await vi.waitFor(() => expect(fake?.stats.deliveredPerChat.size).toBe(total), {
-      timeout: 120_000,
-      interval: 200,
+    const { deliveredAtKill, second } = await killAQuarterIn({
+      prefix,
+      total,
+      concurrency,
+      roles: 'worker,scheduler',
     });
     // Every batch done, the killed one's included: nothing left that could send again.
     await vi.waitFor(

@@ -64,6 +64,20 @@ function interfereBeforeExec(client: Redis, interfere: () => Promise<void>): voi
   }) as unknown as Redis['multi'];
 }
 
+/** A connection whose first EXEC comes after another store wrote 2024-03-01 for `patientId`. */
+function racedOnce(patientId = PATIENT) {
+  const prefix = fixture.prefix();
+  const racer = fixture.connect();
+  const other = new PatientStore(fixture.connect(), { prefix });
+  let interfered = false;
+  interfereBeforeExec(racer, async () => {
+    if (interfered) return;
+    interfered = true;
+    await other.apply(textEvent('other', patientId), addDay({ date: '2024-03-01' }, [], patientId), NOW);
+  });
+  return { prefix, racer, other };
+}
+
 const dates = (count: number) =>
   Array.from({ length: count }, (_, i) => `2024-02-${String(i + 1).padStart(2, '0')}`);
 
@@ -112,15 +126,7 @@ describe('PatientStore', () => {
   });
 
   it('re-runs the step on the fresh state when another writer commits between read and EXEC', async () => {
-    const prefix = fixture.prefix();
-    const racer = fixture.connect();
-    const other = new PatientStore(fixture.connect(), { prefix });
-    let interfered = false;
-    interfereBeforeExec(racer, async () => {
-      if (interfered) return;
-      interfered = true;
-      await other.apply(textEvent('other'), addDay({ date: '2024-03-01' }), NOW);
-    });
+    const { prefix, racer, other } = racedOnce();
     let stepCalls = 0;
     const counted: Step = (state) => {
       stepCalls++;
@@ -439,15 +445,7 @@ describe('PatientStore.applyMany', () => {
   });
 
   it('takes the events one by one when another writer got in first, losing no update', async () => {
-    const prefix = fixture.prefix();
-    const racer = fixture.connect();
-    const other = new PatientStore(fixture.connect(), { prefix });
-    let interfered = false;
-    interfereBeforeExec(racer, async () => {
-      if (interfered) return;
-      interfered = true;
-      await other.apply(textEvent('other', 'tg:2002'), addDay({ date: '2024-03-01' }, [], 'tg:2002'), NOW);
-    });
+    const { prefix, racer } = racedOnce('tg:2002');
     const store = new PatientStore(racer, { prefix });
     const results = await store.applyMany(
       ids.map((id) => ({ event: textEvent(`e-${id}`, id), step: addDay({ date: '2024-03-02' }, [], id) })),
