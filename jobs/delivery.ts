@@ -46,12 +46,17 @@ export class Outbox {
    * again, nor queued here when it was sent before. A crash between the send and marking it sent
    * repeats the message on replay: at most `DirectSending.limit`'s concurrency of them.
    */
-  async sendNow(key: string, recipient: string, messages: OutboundMessage[]): Promise<void> {
+  async sendNow(
+    key: string,
+    recipient: string,
+    messages: OutboundMessage[],
+    opts: Sending = {},
+  ): Promise<void> {
     const direct = this.direct;
-    if (!direct || messages.length === 0) return this.enqueue(key, recipient, messages);
+    if (!direct || messages.length === 0) return this.enqueue(key, recipient, messages, opts);
     const jobId = jobIdOf(recipient, key);
     const sent = this.queue.toKey(`sent:${jobId}`);
-    if ((await direct.redis.exists(sent)) === 1) return;
+    if (!opts.fresh && (await direct.redis.exists(sent)) === 1) return;
     const accepted = await direct.limit(async () => {
       for (const [i, message] of messages.entries()) {
         const result = await direct.deliver(recipient, message).catch((error: unknown) => {
@@ -74,7 +79,12 @@ export class Outbox {
     await direct.redis.set(sent, '1', 'PX', OUTBOX_DEDUP_MS);
   }
 
-  async enqueue(key: string, recipient: string, messages: OutboundMessage[]): Promise<void> {
+  async enqueue(
+    key: string,
+    recipient: string,
+    messages: OutboundMessage[],
+    opts: Sending = {},
+  ): Promise<void> {
     if (messages.length === 0) return;
     const jobId = jobIdOf(recipient, key);
     // A job id refuses a second add only while the job is kept (an hour at most, fewer in a big
@@ -82,7 +92,7 @@ export class Outbox {
     // the message for OUTBOX_DEDUP_MS. It is set after the add: a crash in between can repeat a
     // message, never lose one.
     const sent = this.queue.toKey(`sent:${jobId}`);
-    if ((await this.redis.exists(sent)) === 1) return;
+    if (!opts.fresh && (await this.redis.exists(sent)) === 1) return;
     await this.queue.add('deliver', { patientId: recipient, messages }, { jobId, ...DELIVERY_JOB_OPTIONS });
     await this.redis.set(sent, '1', 'PX', OUTBOX_DEDUP_MS);
   }
@@ -105,6 +115,14 @@ export class Outbox {
 /** A message the platform kept answering 429; counted where the 429s were seen. */
 class RateLimitedError extends Error {
   override name = 'RateLimitedError';
+}
+
+/**
+ * `fresh`: the key was never used (the first performance of a step just committed), so the check
+ * for it, a round trip for every message, is skipped.
+ */
+export interface Sending {
+  fresh?: boolean;
 }
 
 /** What `Outbox.sendNow` needs to send without the queue. */

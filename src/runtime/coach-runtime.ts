@@ -10,14 +10,16 @@ import type { ApplyResult, PatientExport, PatientStore } from './store.ts';
 export interface EffectPorts {
   /**
    * All the messages of one step, in order. `key` is unique per step and stable across retries:
-   * an idempotency key.
+   * an idempotency key. `fresh`: the step was just committed and this is the first time its effects
+   * are performed, so nothing can have used the key yet (it comes from an event id the store had
+   * never processed); a redelivery or a replay is not fresh.
    */
-  send(patientId: string, messages: OutboundMessage[], key: string): Promise<void>;
+  send(patientId: string, messages: OutboundMessage[], key: string, fresh: boolean): Promise<void>;
   /**
    * As `send`, but straight to the platform where it can, falling back to `send`: for pushes, whose
    * throughput is the point, rather than replies, which the platform's webhook is waiting on.
    */
-  sendNow?(patientId: string, messages: OutboundMessage[], key: string): Promise<void>;
+  sendNow?(patientId: string, messages: OutboundMessage[], key: string, fresh: boolean): Promise<void>;
   /** `key`: an idempotency key, as for send. */
   alertCoach(
     alert: {
@@ -142,7 +144,7 @@ export class CoachRuntime {
     this.observe?.(event.kind, result.duplicate);
     const after = result.state;
     const effects = result.duplicate ? syncedToState(result.effects, after) : result.effects;
-    await this.performAll(event, effects, after, sending);
+    await this.performAll(event, effects, after, { sending, fresh: !result.duplicate });
     if (!result.duplicate && this.ports.stepped) {
       // Cosmetic and already committed: a failure is reported, and the step stands.
       await this.ports.stepped(event.patientId, result.state).catch((error: unknown) => {
@@ -163,7 +165,10 @@ export class CoachRuntime {
     const pending = await this.store.pendingEffects(patientId, eventId);
     if (pending === null) return false;
     const state = await this.store.load(patientId);
-    await this.performAll({ id: eventId, patientId }, syncedToState(pending, state), state);
+    await this.performAll({ id: eventId, patientId }, syncedToState(pending, state), state, {
+      sending: 'queue',
+      fresh: false,
+    });
     return true;
   }
 
@@ -175,7 +180,7 @@ export class CoachRuntime {
     event: { id: string; patientId: string },
     effects: readonly Effect[],
     after: PatientState | null,
-    sending: Sending = 'queue',
+    { sending, fresh }: { sending: Sending; fresh: boolean },
   ): Promise<void> {
     const send = (sending === 'now' && this.ports.sendNow) || this.ports.send;
     const messages = effects.flatMap((e) => (e.type === 'send' ? [e.message] : []));
@@ -185,7 +190,7 @@ export class CoachRuntime {
       // A step's messages go out together, where its first message stood among the effects.
       if (effect.type === 'send' && index !== firstSend) continue;
       try {
-        if (effect.type === 'send') await send(event.patientId, messages, `${event.id}#${index}`);
+        if (effect.type === 'send') await send(event.patientId, messages, `${event.id}#${index}`, fresh);
         else await this.perform(event.patientId, effect, after, `${event.id}#${index}`);
       } catch (error) {
         this.log.error(

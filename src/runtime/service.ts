@@ -185,8 +185,8 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     throw new Error(`no platform configured to send files to ${recipient}`);
   };
   const ports: EffectPorts = {
-    send: (patientId, messages, key) => outbox.enqueue(key, patientId, messages),
-    sendNow: (patientId, messages, key) => outbox.sendNow(key, patientId, messages),
+    send: (patientId, messages, key, fresh) => outbox.enqueue(key, patientId, messages, { fresh }),
+    sendNow: (patientId, messages, key, fresh) => outbox.sendNow(key, patientId, messages, { fresh }),
     schedule: (patientId, schedule) => schedules.set(patientId, schedule, clock()),
     wakeAt: (patientId, at, timer) => schedules.wakeAt(patientId, at, timer),
     alertCoach: async ({ patientId, coachCode, alert, text }, key) => {

@@ -110,6 +110,18 @@ describe('delivery', () => {
     expect(p.fake.messages().map((m) => m.text)).toEqual(['once', 'another']);
   });
 
+  it('checks a message’s idempotency key unless the step is fresh, whose key nothing used yet', async () => {
+    const p = await pipeline({});
+    await p.worker.pause();
+    const exists = vi.spyOn(p.connection, 'exists');
+    await p.outbox.enqueue('fresh-key', 'tg:8', [{ text: 'first' }], { fresh: true });
+    expect(exists).not.toHaveBeenCalled();
+    await p.outbox.enqueue('fresh-key', 'tg:8', [{ text: 'first' }]);
+    expect(exists).toHaveBeenCalledTimes(1);
+    exists.mockRestore();
+    expect((await p.queue.getJobs(['waiting'])).map((j) => j.data.messages[0]?.text)).toEqual(['first']);
+  });
+
   it('forgets a recipient’s queued and kept messages but the one it is told to keep', async () => {
     const p = await pipeline({});
     await p.worker.pause();

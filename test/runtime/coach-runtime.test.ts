@@ -200,8 +200,12 @@ describe('the coach runtime on a real Redis store', () => {
     // The platform redelivers the update: nothing is stepped again, the messages go out.
     const again = await p.send({ kind: 'command', command: 'start', args: '' }, 'start-1');
     expect(again.duplicate).toBe(true);
-    // Both messages of the step went out as one delivery, under one key.
-    expect(p.ports.sent.map((s) => s.key)).toEqual(['start-1#0', 'start-1#0']);
+    // Both messages of the step went out as one delivery, under one key; a redelivery may find the
+    // key used, so it is not fresh.
+    expect(p.ports.sent.map((s) => [s.key, s.fresh])).toEqual([
+      ['start-1#0', false],
+      ['start-1#0', false],
+    ]);
     expect(await p.store.unsettled(p.patientId)).toEqual([]);
     // Once settled, a further redelivery does nothing at all.
     await p.send({ kind: 'command', command: 'start', args: '' }, 'start-1');
@@ -225,7 +229,10 @@ describe('the coach runtime on a real Redis store', () => {
       { patientId: p.patientId, eventId: 'start-1', at: p.now() },
     ]);
     expect(await p.runtime.replay(p.patientId, 'start-1')).toBe(true);
-    expect(p.ports.sent.map((s) => s.key)).toEqual(['start-1#0', 'start-1#0']);
+    expect(p.ports.sent.map((s) => [s.key, s.fresh])).toEqual([
+      ['start-1#0', false],
+      ['start-1#0', false],
+    ]);
     expect(await unsettled(p.now() + 1)).toEqual([]);
     expect(await p.runtime.replay(p.patientId, 'start-1')).toBe(false);
     expect(p.ports.sent).toHaveLength(2);
@@ -252,7 +259,10 @@ describe('the coach runtime on a real Redis store', () => {
     expect((results[1] as PromiseRejectedResult).reason).toBeInstanceOf(InvalidEventError);
     // One push each, straight out; the second timer of the same day for p sends nothing.
     expect(p.ports.direct.map((key) => key.split('#')[0])).toEqual(['d1', 'd2']);
-    expect(p.ports.sent.slice(before).map((s) => s.patientId)).toEqual([p.patientId, q.patientId]);
+    expect(p.ports.sent.slice(before).map((s) => [s.patientId, s.fresh])).toEqual([
+      [p.patientId, true],
+      [q.patientId, true],
+    ]);
     for (const patient of [p, q]) {
       expect((await patient.state())?.ask?.q).toBe('outcome');
       expect(await p.store.unsettled(patient.patientId)).toEqual([]);

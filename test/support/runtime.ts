@@ -9,7 +9,8 @@ import { realContent } from './content.ts';
 
 /** Ports that remember every effect the runtime performed, for assertions. */
 export class RecordingPorts implements EffectPorts {
-  sent: { patientId: string; message: OutboundMessage; key: string }[] = [];
+  /** `fresh`: the runtime said the key was never used (see EffectPorts.send). */
+  sent: { patientId: string; message: OutboundMessage; key: string; fresh: boolean }[] = [];
   /** Makes the next `failSends` sends throw, as a crash or an unreachable queue would. */
   failSends = 0;
   alerts: Parameters<EffectPorts['alertCoach']>[0][] = [];
@@ -17,17 +18,17 @@ export class RecordingPorts implements EffectPorts {
   wakes: { patientId: string; at: number; timer: Timer }[] = [];
   exports: { patientId: string; data: PatientExport }[] = [];
 
-  send = async (patientId: string, messages: OutboundMessage[], key: string) => {
+  send = async (patientId: string, messages: OutboundMessage[], key: string, fresh: boolean) => {
     if (this.failSends > 0) {
       this.failSends--;
       throw new Error('the outbox is unreachable');
     }
-    for (const message of messages) this.sent.push({ patientId, message, key });
+    for (const message of messages) this.sent.push({ patientId, message, key, fresh });
   };
   /** Keys of the sends the runtime asked to go straight out (`sendNow`), which are in `sent` too. */
   direct: string[] = [];
-  sendNow = async (patientId: string, messages: OutboundMessage[], key: string) => {
-    await this.send(patientId, messages, key);
+  sendNow = async (patientId: string, messages: OutboundMessage[], key: string, fresh: boolean) => {
+    await this.send(patientId, messages, key, fresh);
     this.direct.push(key);
   };
   alertCoach = async (alert: Parameters<EffectPorts['alertCoach']>[0]) => {
