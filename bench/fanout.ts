@@ -262,7 +262,7 @@ async function limited(redisUrl: string, redis: Redis) {
     recordMessages: true, // for the gaps between deliveries
   });
   // Straight onto the outbox (as the engine's sends would be), one message to each of many chats,
-  // all waiting before the worker starts so only the limiter sets the pace.
+  // all waiting before the worker starts so only the pace sets the rate.
   const queue = res.own(new Queue(QUEUES.outbox, { connection: redis, prefix: `{${prefix}q}` }), (q) =>
     q.close(),
   );

@@ -89,7 +89,7 @@ const CONCURRENCY = int('concurrency');
 const DURATION_S = int('duration');
 /**
  * Phase B's TELEGRAM_RATE_PER_SECOND: far above what the pipeline reaches (as in bench/fanout), so
- * the outbox limiter does not set the pace; production runs 30, which would.
+ * the shared pace (SendPacer) does not set it; production runs 30, which would.
  */
 const DELIVERY_RATE = int('delivery-rate');
 const DEADLINE = Date.now() + int('timeout-minutes') * 60_000;

@@ -370,7 +370,7 @@ async function usedMemory(redis: Redis): Promise<number> {
   return last;
 }
 
-/** BullMQ's per-queue structures, by the last part of their key. */
+/** BullMQ's per-queue structures, by the last part of their key, and the outbox's `pace` (SendPacer). */
 const QUEUE_STRUCTURES = new Set([
   'id',
   'meta',
@@ -386,6 +386,7 @@ const QUEUE_STRUCTURES = new Set([
   'pc',
   'marker',
   'limiter',
+  'pace',
   'stalled',
   'stalled-check',
   'waiting-children',
@@ -393,7 +394,16 @@ const QUEUE_STRUCTURES = new Set([
   'metrics',
 ]);
 /** Structures that do not grow with jobs or patients (BullMQ caps the event stream). */
-const FIXED_STRUCTURES = new Set(['events', 'meta', 'id', 'stalled-check', 'limiter', 'marker', 'pc']);
+const FIXED_STRUCTURES = new Set([
+  'events',
+  'meta',
+  'id',
+  'stalled-check',
+  'limiter',
+  'pace',
+  'marker',
+  'pc',
+]);
 /** Structures that grow with the finished jobs kept, and go with them. */
 const JOB_STRUCTURES = new Set(['completed', 'failed']);
 
