@@ -237,12 +237,17 @@ export class PatientStore {
   ): Promise<PromiseSettledResult<ApplyResult>[]> {
     const patients = new Set(items.map((item) => item.event.patientId));
     if (patients.size !== items.length) throw new Error('applyMany takes one event per patient');
+    // An id no key can be made of fails on its own, in `apply`, not the whole batch.
+    const batchable = items.filter(
+      (item) => !FORBIDDEN_IN_KEY.test(item.event.patientId) && item.event.patientId !== '',
+    );
     const batch =
-      items.length > 1 ? await onConnectionTurn(this.redis, () => this.attemptMany(items, now)) : null;
+      batchable.length > 1 ? await onConnectionTurn(this.redis, () => this.attemptMany(batchable, now)) : [];
+    const done = new Map(batchable.map((item, i) => [item, batch?.[i] ?? null]));
     return Promise.allSettled(
-      items.map((item, i) => {
-        const done = batch?.[i];
-        return done ? Promise.resolve(done) : this.apply(item.event, item.step, now);
+      items.map((item) => {
+        const result = done.get(item);
+        return result ? Promise.resolve(result) : this.apply(item.event, item.step, now);
       }),
     );
   }

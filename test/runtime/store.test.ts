@@ -469,6 +469,18 @@ describe('PatientStore.applyMany', () => {
     for (const id of ['tg:2001', 'tg:2003']) expect((await store.load(id))?.days).toHaveLength(1);
   });
 
+  it('fails only an event whose patient id can make no key', async () => {
+    const prefix = fixture.prefix();
+    const store = new PatientStore(fixture.connect(), { prefix });
+    const odd = ['tg:2007', 'tg:{2008}', 'tg:2009'];
+    const results = await store.applyMany(
+      odd.map((id) => ({ event: textEvent(`e-${id}`, id), step: addDay({ date: '2024-03-02' }, [], id) })),
+      NOW,
+    );
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(fulfilled(results)[1]).toMatch(/Invalid patient id/);
+  });
+
   it('refuses two events of one patient, and writes no key for a timer about nobody', async () => {
     const prefix = fixture.prefix();
     const store = new PatientStore(fixture.connect(), { prefix });
