@@ -572,7 +572,8 @@ async function history(redisUrl: string, redis: Redis): Promise<History> {
   const retention = new Map<string, unknown>();
   for (const queue of queues) {
     const [job] = await queue.getJobs(['completed'], 0, 0, false);
-    retention.set(queue.name, job?.opts.removeOnComplete);
+    // None kept at all (timers due together run in batches removed when done): null.
+    retention.set(queue.name, job ? job.opts.removeOnComplete : null);
   }
   await res.end(); // the service stops: only this script's connection is left for the measurements
 
@@ -696,13 +697,15 @@ async function sharedKeys(redis: Redis, h: History): Promise<string[]> {
 }
 
 const describeRetention = (r: unknown): string =>
-  r === undefined || r === false
-    ? 'kept for ever'
-    : r === true
-      ? 'removed at once'
-      : typeof r === 'number'
-        ? `the last ${r} per queue`
-        : JSON.stringify(r);
+  r === null
+    ? 'none kept'
+    : r === undefined || r === false
+      ? 'kept for ever'
+      : r === true
+        ? 'removed at once'
+        : typeof r === 'number'
+          ? `the last ${r} per queue`
+          : JSON.stringify(r);
 
 interface Retained {
   /** Time-averaged bytes per patient, the figure to add to the per-patient cost. */
@@ -719,6 +722,7 @@ interface Retained {
  */
 function retainedJobs(r: unknown, perPatientDay: number, bytesPerJob: number, patients: number): Retained {
   if (r === true) return { bytes: 0, peak: 0, how: 'removed on completion' };
+  if (r === null) return { bytes: 0, peak: 0, how: 'no finished job kept after the run' };
   const keep = typeof r === 'number' ? { count: r } : (r as { age?: number; count?: number } | undefined);
   if (keep?.age === undefined && keep?.count === undefined) {
     const perDay = perPatientDay * bytesPerJob;
