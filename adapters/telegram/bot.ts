@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { autoRetry } from '@grammyjs/auto-retry';
 import { run, sequentialize } from '@grammyjs/runner';
 import { Bot, InputFile, webhookCallback } from 'grammy';
@@ -10,6 +9,7 @@ import { type Content, render } from '../../src/content/content.ts';
 import type { Locale } from '../../src/content/schema.ts';
 import { COMMANDS } from '../../src/engine/events.ts';
 import type { CoachRuntime } from '../../src/runtime/coach-runtime.ts';
+import { listen } from '../../src/runtime/http-listen.ts';
 import type { QuestionMessages } from '../../src/runtime/question-messages.ts';
 import type { TelegramSender } from './sender.ts';
 import { ALLOWED_UPDATES, chatIdOf, translateUpdate } from './updates.ts';
@@ -172,19 +172,14 @@ export async function startWebhook(bot: Bot, opts: WebhookOptions, log: Logger):
       else res.end();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, opts.host ?? '0.0.0.0', () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
-  await bot.api.setWebhook(opts.url, { secret_token: opts.secret, allowed_updates: ALLOWED_UPDATES });
-  log.info({ bot: bot.botInfo.username, port, path }, 'telegram: webhook');
-  return {
-    port,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      }),
-  };
+  const listening = await listen(server, opts.port, opts.host ?? '0.0.0.0');
+  // Telegram refusing the webhook stops start-up; the port is not left bound behind it.
+  await bot.api
+    .setWebhook(opts.url, { secret_token: opts.secret, allowed_updates: ALLOWED_UPDATES })
+    .catch(async (error: unknown) => {
+      await listening.stop();
+      throw error;
+    });
+  log.info({ bot: bot.botInfo.username, port: listening.port, path }, 'telegram: webhook');
+  return listening;
 }

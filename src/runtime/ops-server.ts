@@ -1,5 +1,4 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import {
@@ -9,6 +8,7 @@ import {
   createDashboard,
   crossSiteWrite,
 } from './admin-dashboard.ts';
+import { type Listening, listen } from './http-listen.ts';
 import type { Metrics } from './metrics.ts';
 
 export interface Health {
@@ -26,7 +26,7 @@ export async function startOpsServer(opts: {
   health: () => Promise<Health>;
   log: Logger;
   admin?: { token: string; queues: { timers: Queue; outbox: Queue } };
-}): Promise<{ port: number; stop(): Promise<void> }> {
+}): Promise<Listening> {
   const { admin, log } = opts;
   const dashboard =
     admin &&
@@ -68,18 +68,7 @@ export async function startOpsServer(opts: {
       else res.end();
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port, () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
-  log.info({ port, dashboard: Boolean(admin) }, 'health and metrics');
-  return {
-    port,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      }),
-  };
+  const listening = await listen(server, opts.port);
+  log.info({ port: listening.port, dashboard: Boolean(admin) }, 'health and metrics');
+  return listening;
 }

@@ -1,4 +1,9 @@
+import { createServer } from 'node:http';
+import { Bot } from 'grammy';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startWebhook } from '../../../adapters/telegram/bot.ts';
+import { listen } from '../../../src/runtime/http-listen.ts';
 import { decodeRecord } from '../../../src/runtime/record-codec.ts';
 import type { Service } from '../../../src/runtime/service.ts';
 import type { PatientStore } from '../../../src/runtime/store.ts';
@@ -82,5 +87,26 @@ describe('Telegram by webhook, through the real grammY client', () => {
     const state = await store.load('tg:6003');
     expect(state?.days.map((d) => d.decision)).toEqual(['hold', 'hold', 'breakthrough', 'setback']);
     expect(state?.coachCode).toBe('COACH-7');
+  });
+});
+
+describe('a webhook Telegram refuses', () => {
+  it('stops start-up with the error and leaves the port free', async () => {
+    const refusing = await startFakeBotApi({
+      token: TOKEN,
+      fail: { status500Rate: 1, methods: ['setWebhook'] },
+    });
+    try {
+      const probe = createServer();
+      const { port, stop } = await listen(probe, 0, '127.0.0.1');
+      await stop();
+      const bot = new Bot(TOKEN, { client: { apiRoot: refusing.apiRoot } });
+      const opts = { url: PUBLIC_URL, secret: SECRET, port, host: '127.0.0.1' };
+      await expect(startWebhook(bot, opts, pino({ level: 'silent' }))).rejects.toThrow(/setWebhook/);
+      // Bound again at once: the refused start-up released it.
+      await (await listen(createServer(), port, '127.0.0.1')).stop();
+    } finally {
+      await refusing.stop();
+    }
   });
 });
