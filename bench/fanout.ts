@@ -38,9 +38,11 @@ import {
   deleteRunKeys,
   endAll,
   fmt,
+  intFlag,
   machine,
   perSecond,
   Resources,
+  runBench,
   say,
   sleep,
 } from './support.ts';
@@ -61,11 +63,7 @@ const { values: args } = parseArgs({
     out: { type: 'string' },
   },
 });
-const int = (name: keyof typeof args, min = 1) => {
-  const n = Number(args[name]);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name}: expected a whole number ≥ ${min}`);
-  return n;
-};
+const int = (name: keyof typeof args, min = 1) => intFlag(args, name, min);
 const N = int('patients');
 const LIMITED = int('limited-messages');
 /** The bare worker's concurrency and DELIVERY_CONCURRENCY, the same for a fair comparison. */
@@ -409,11 +407,4 @@ async function main(): Promise<void> {
   if (args.out) writeFileSync(args.out, `${report}\n`);
 }
 
-try {
-  await main();
-} catch (error) {
-  process.exitCode = 1;
-  process.stderr.write(`bench/fanout failed: ${error instanceof Error ? error.stack : String(error)}\n`);
-} finally {
-  await endAll();
-}
+await runBench('bench/fanout', main, () => endAll());

@@ -51,9 +51,11 @@ import {
   cpuText,
   deleteRunKeys,
   fmt,
+  intFlag,
   machine,
   perSecond,
   Resources,
+  runBench,
   say,
 } from './support.ts';
 
@@ -73,11 +75,7 @@ const { values: args } = parseArgs({
     out: { type: 'string' },
   },
 });
-const int = (name: keyof typeof args, min = 1) => {
-  const n = Number(args[name]);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name}: expected a whole number ≥ ${min}`);
-  return n;
-};
+const int = (name: keyof typeof args, min = 1) => intFlag(args, name, min);
 /** Updates in each timed closed-loop round. */
 const UPDATES = int('updates');
 /** Closed-loop rounds per phase, alternating between the phases. */
@@ -928,11 +926,4 @@ async function main(): Promise<void> {
   if (args.out) writeFileSync(args.out, `${report}\n`);
 }
 
-try {
-  await main();
-} catch (error) {
-  process.exitCode = 1;
-  process.stderr.write(`bench/inbound failed: ${error instanceof Error ? error.stack : String(error)}\n`);
-} finally {
-  await resources.end();
-}
+await runBench('bench/inbound', main, () => resources.end());

@@ -36,7 +36,7 @@ import {
 import { HEALTHY } from '../test/support/patient.ts';
 import { seeded } from '../test/support/service.ts';
 import { buttonsOf, TelegramChat } from '../test/support/telegram-chat.ts';
-import { endAll, fmt, machine, Resources, say, sleep } from './support.ts';
+import { endAll, fmt, intFlag, machine, Resources, runBench, say, sleep } from './support.ts';
 
 if (!hasRedisServer()) {
   process.stderr.write(
@@ -56,11 +56,7 @@ const { values: args } = parseArgs({
     out: { type: 'string' },
   },
 });
-const int = (name: Exclude<keyof typeof args, 'out'>, min = 1) => {
-  const n = Number(args[name]);
-  if (!Number.isInteger(n) || n < min) throw new Error(`--${name}: expected a whole number ≥ ${min}`);
-  return n;
-};
+const int = (name: keyof typeof args, min = 1) => intFlag(args, name, min);
 const K = int('patients');
 const DAYS = int('days');
 /** Patients per coach; 0: nobody joins with a coach's code. */
@@ -975,11 +971,4 @@ async function main(): Promise<void> {
   if (args.out) writeFileSync(args.out, `${report}\n`);
 }
 
-try {
-  await main();
-} catch (error) {
-  process.exitCode = 1;
-  process.stderr.write(`bench/storage failed: ${error instanceof Error ? error.stack : String(error)}\n`);
-} finally {
-  await endAll();
-}
+await runBench('bench/storage', main, () => endAll());

@@ -116,3 +116,27 @@ export const commandsText = (c: CpuShare, units: number) =>
     .slice(0, 12)
     .map(([name, calls]) => `${name} ${fmt(calls / units, 1)}`)
     .join(', ')})`;
+
+/** A whole-number flag from parseArgs' values; anything else stops the benchmark with one line naming it. */
+export function intFlag(values: Record<string, unknown>, name: string, min = 1): number {
+  const n = Number(values[name]);
+  if (!Number.isInteger(n) || n < min) {
+    process.stderr.write(
+      `--${name}: expected a whole number ≥ ${min}, got ${JSON.stringify(values[name])}\n`,
+    );
+    process.exit(2);
+  }
+  return n;
+}
+
+/** Runs a benchmark: a failure is printed under its name and sets the exit code; `end` always runs. */
+export async function runBench(name: string, main: () => Promise<void>, end: () => Promise<void>) {
+  try {
+    await main();
+  } catch (error) {
+    process.exitCode = 1;
+    process.stderr.write(`${name} failed: ${error instanceof Error ? error.stack : String(error)}\n`);
+  } finally {
+    await end();
+  }
+}
