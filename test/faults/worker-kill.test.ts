@@ -1,25 +1,18 @@
-import type { ChildProcess } from 'node:child_process';
 import { Queue } from 'bullmq';
-import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Outbox } from '../../jobs/delivery.ts';
 import { type DeliveryJob, QUEUES, type TimerQueueJob } from '../../jobs/queues.ts';
 import { type FakeBotApi, startFakeBotApi } from '../support/fake-bot-api.ts';
 import { duePatient, seedDuePatients } from '../support/fanout.ts';
 import { useRedis } from '../support/redis.ts';
-import { exited, startWorkerProcess } from '../support/worker-process.ts';
+import { exited, useWorkerProcesses } from '../support/worker-process.ts';
 
 const redisFixture = useRedis();
-const children: ChildProcess[] = [];
-const queues: Queue[] = [];
+const processes = useWorkerProcesses();
 let fake: FakeBotApi | undefined;
 
 afterEach(async () => {
-  for (const child of children.splice(0)) if (child.exitCode === null) child.kill('SIGKILL');
   await fake?.stop();
-});
-afterAll(async () => {
-  for (const q of queues) await q.obliterate({ force: true }).catch(() => undefined);
-  await Promise.all(queues.map((q) => q.close()));
 });
 
 /**
@@ -27,8 +20,8 @@ afterAll(async () => {
  * another and waits until every chat got one; the second process is left running.
  */
 async function killAQuarterIn(opts: { prefix: string; total: number; concurrency: number; roles?: string }) {
-  const worker = () => {
-    const child = startWorkerProcess({
+  const worker = () =>
+    processes.start({
       redisUrl: redisFixture.url,
       prefix: opts.prefix,
       apiRoot: (fake as FakeBotApi).apiRoot,
@@ -38,9 +31,6 @@ async function killAQuarterIn(opts: { prefix: string; total: number; concurrency
         ...(opts.roles ? { ROLES: opts.roles } : {}),
       },
     });
-    children.push(child);
-    return child;
-  };
   const first = worker();
   await vi.waitFor(() => expect(fake?.stats.delivered).toBeGreaterThan(opts.total / 4), {
     timeout: 60_000,
@@ -62,11 +52,9 @@ describe('a worker killed mid-delivery', () => {
   it('a worker SIGKILLed while delivering 10,000 pushes: after a restart every push is delivered, duplicates ≤ concurrency', async () => {
     fake = await startFakeBotApi({ recordMessages: false });
     const prefix = redisFixture.prefix().replace(/[^A-Za-z0-9_-]/g, '');
-    const outboxQueue = new Queue<DeliveryJob>(QUEUES.outbox, {
-      connection: redisFixture.redis,
-      prefix: `{${prefix}q}`,
-    });
-    queues.push(outboxQueue);
+    const outboxQueue = processes.queue(
+      new Queue<DeliveryJob>(QUEUES.outbox, { connection: redisFixture.redis, prefix: `{${prefix}q}` }),
+    );
     const outbox = new Outbox(outboxQueue, redisFixture.redis);
     const total = 10_000;
     const concurrency = 20;
@@ -99,11 +87,9 @@ describe('a worker killed mid-delivery', () => {
   it('a worker SIGKILLed mid-fan-out of 10,000 patients due at once: after a restart each gets their push, duplicates ≤ concurrency', async () => {
     fake = await startFakeBotApi({ recordMessages: false });
     const prefix = redisFixture.prefix().replace(/[^A-Za-z0-9_-]/g, '');
-    const timers = new Queue<TimerQueueJob>(QUEUES.timers, {
-      connection: redisFixture.redis,
-      prefix: `{${prefix}q}`,
-    });
-    queues.push(timers);
+    const timers = processes.queue(
+      new Queue<TimerQueueJob>(QUEUES.timers, { connection: redisFixture.redis, prefix: `{${prefix}q}` }),
+    );
     const now = Date.now();
     // A zone where it is around noon, so the pushes' local day cannot end during the test.
     const offset = 12 - new Date(now).getUTCHours();
