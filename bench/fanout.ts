@@ -24,18 +24,17 @@ import { ScheduleStore } from '../jobs/schedule-store.ts';
 import { SendPacer } from '../jobs/send-pacer.ts';
 import type { PatientState } from '../src/engine/state.ts';
 import { loadConfig } from '../src/runtime/config.ts';
-import { hasRedisServer, startPrivateRedis } from '../src/runtime/redis-server.ts';
 import { type Service, startService } from '../src/runtime/service.ts';
 import { localDate, localMinutes } from '../src/time/local.ts';
 import { realContent } from '../test/support/content.ts';
 import { achievedRate, type FakeBotApi, startFakeBotApi } from '../test/support/fake-bot-api.ts';
 import { duePatient, seedDuePatients } from '../test/support/fanout.ts';
 import {
+  benchRedis,
   commandsText,
   cpuMark,
   cpuShare,
   cpuText,
-  deleteRunKeys,
   endAll,
   fmt,
   intFlag,
@@ -302,17 +301,7 @@ async function limited(redisUrl: string, redis: Redis) {
 
 async function main(): Promise<void> {
   const run = new Resources(log);
-  let redisUrl: string;
-  if (hasRedisServer()) {
-    redisUrl = run.own(await startPrivateRedis(), (server) => server.stop()).url;
-  } else if (process.env.REDIS_URL) {
-    // A shared database: everything this run writes is under keys starting with runId.
-    redisUrl = process.env.REDIS_URL;
-  } else {
-    throw new Error('bench/fanout needs redis-server on PATH or REDIS_URL');
-  }
-  const redis = run.own(new Redis(redisUrl, { maxRetriesPerRequest: null }), (r) => r.quit());
-  if (!hasRedisServer()) run.own(redis, (r) => deleteRunKeys(r, runId));
+  const { url: redisUrl, redis } = await benchRedis(run, 'bench/fanout', runId);
   const box = await machine(redis);
   const command = `npm run bench:fanout -- ${process.argv.slice(2).join(' ')}`.replace(/ -- $/, '');
   say(`bench/fanout: ${fmt(N)} patients, concurrency ${CONCURRENCY}, ${fmt(LIMITED)} rate-limited messages`);

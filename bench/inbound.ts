@@ -36,7 +36,6 @@ import type { InboundEvent, OutboundMessage } from '../src/engine/events.ts';
 import type { PatientState } from '../src/engine/state.ts';
 import { step } from '../src/engine/step.ts';
 import { loadConfig } from '../src/runtime/config.ts';
-import { hasRedisServer, startPrivateRedis } from '../src/runtime/redis-server.ts';
 import { startService } from '../src/runtime/service.ts';
 import { keysOf, PatientStore } from '../src/runtime/store.ts';
 import { formatWallTime, localDate, localMinutes } from '../src/time/local.ts';
@@ -44,12 +43,12 @@ import { realContent } from '../test/support/content.ts';
 import { type FakeBotApi, fakeBotUser, startFakeBotApi } from '../test/support/fake-bot-api.ts';
 import { SimPatient } from '../test/support/patient.ts';
 import {
+  benchRedis,
   type CpuShare,
   commandsText,
   cpuMark,
   cpuShare,
   cpuText,
-  deleteRunKeys,
   fmt,
   intFlag,
   machine,
@@ -754,17 +753,7 @@ async function pipeline(
 
 async function main(): Promise<void> {
   const run = resources;
-  let redisUrl: string;
-  if (hasRedisServer()) {
-    redisUrl = run.own(await startPrivateRedis(), (server) => server.stop()).url;
-  } else if (process.env.REDIS_URL) {
-    // A shared database: everything this run writes is under keys starting with runId.
-    redisUrl = process.env.REDIS_URL;
-  } else {
-    throw new Error('bench/inbound needs redis-server on PATH or REDIS_URL');
-  }
-  const redis = run.own(new Redis(redisUrl, { maxRetriesPerRequest: null }), (r) => r.quit());
-  if (!hasRedisServer()) run.own(redis, (r) => deleteRunKeys(r, runId));
+  const { url: redisUrl, redis } = await benchRedis(run, 'bench/inbound', runId);
   const replies = run.own(new Replies(), async (r) => r.stop());
   // One fake for both phases; each chat id is used once, so its counters tell the phases apart.
   const fake = run.own(

@@ -1,8 +1,9 @@
 /** What the benchmarks share: clean-up, CPU marks, the machine's description, formatting. */
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { hasRedisServer, startPrivateRedis } from '../src/runtime/redis-server.ts';
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export const say = (line: string) => process.stdout.write(`${line}\n`);
@@ -139,4 +140,22 @@ export async function runBench(name: string, main: () => Promise<void>, end: () 
   } finally {
     await end();
   }
+}
+
+/**
+ * The run's Redis: a private redis-server when one is installed, else REDIS_URL, where everything the
+ * run writes is under keys starting with `runId` and only those are deleted at the end.
+ */
+export async function benchRedis(run: Resources, bench: string, runId: string) {
+  let url: string;
+  if (hasRedisServer()) {
+    url = run.own(await startPrivateRedis(), (server) => server.stop()).url;
+  } else if (process.env.REDIS_URL) {
+    url = process.env.REDIS_URL;
+  } else {
+    throw new Error(`${bench} needs redis-server on PATH or REDIS_URL`);
+  }
+  const redis = run.own(new Redis(url, { maxRetriesPerRequest: null }), (r) => r.quit());
+  if (!hasRedisServer()) run.own(redis, (r) => deleteRunKeys(r, runId));
+  return { url, redis };
 }
