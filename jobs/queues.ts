@@ -60,6 +60,11 @@ export const RETENTION: JobsOptions = {
   removeOnFail: { age: 7 * 24 * 3600 },
 };
 
+/** The job of a timer on its own: named after the timer, its id the event id. */
+export function timerJob({ id, ...timer }: TimerJob & { id: string }) {
+  return { name: timer.timer, data: timer, opts: { jobId: id, ...RETENTION } };
+}
+
 /**
  * The ids of a queue's jobs (or, with `under`, of its keys of that kind) whose id matches `glob`.
  * Ids hold no ':' (they are URI-encoded), so a longer match is a job's sub-key (its lock, its logs).

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { localDate, nextWallTime } from '../src/time/local.ts';
-import { jobIdOf, RETENTION, type TimerBatch, type TimerJob } from './queues.ts';
+import { jobIdOf, RETENTION, type TimerBatch, type TimerJob, timerJob } from './queues.ts';
 import { type DueEntry, type ScheduleStore, wallTimeOf } from './schedule-store.ts';
 
 export interface SchedulerOptions {
@@ -107,10 +107,7 @@ export class Scheduler {
    * names many patients and `/delete` finds a patient's jobs by id.
    */
   private jobsOf(due: (TimerJob & { id: string })[]) {
-    if (due.length === 1) {
-      const { id, ...timer } = due[0] as TimerJob & { id: string };
-      return [{ name: timer.timer, data: timer, opts: { jobId: id, ...RETENTION } }];
-    }
+    if (due.length === 1) return [timerJob(due[0] as TimerJob & { id: string })];
     const jobs = [];
     for (let i = 0; i < due.length; i += this.timersPerJob) {
       const timers = due.slice(i, i + this.timersPerJob);

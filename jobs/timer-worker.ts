@@ -1,7 +1,7 @@
 import { type ConnectionOptions, Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { CoachRuntime } from '../src/runtime/coach-runtime.ts';
-import { QUEUES, RETENTION, type TimerQueueJob, timersOf } from './queues.ts';
+import { QUEUES, type TimerQueueJob, timerJob, timersOf } from './queues.ts';
 
 /**
  * Runs due timers through the engine, a batch of them as one store transaction. Each timer's event
@@ -46,13 +46,7 @@ export function createTimerWorker(
         { jobId: job.id, failed: failed.map((t) => t.id), err: first.reason },
         'timers of a batch failed; queued alone',
       );
-      await queue.addBulk(
-        failed.map(({ id, ...timer }) => ({
-          name: timer.timer,
-          data: timer,
-          opts: { jobId: id, ...RETENTION },
-        })),
-      );
+      await queue.addBulk(failed.map(timerJob));
     },
     {
       connection: opts.connection,
