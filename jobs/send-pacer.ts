@@ -54,7 +54,7 @@ export class SendPacer {
   private readonly redis: PacerRedis;
   /** Microseconds between two slots. */
   readonly interval: number;
-  /** The end of the last pause this process asked for (ms, its own clock). */
+  /** The end of the last pause asked of this pacer (ms, its own clock). */
   private resumeAt = 0;
 
   constructor(
@@ -94,8 +94,9 @@ export class SendPacer {
   }
 
   /**
-   * Nobody gets a slot for `ms` (a platform's retry-after). Slots other processes reserved before
-   * stand (at most the 50 ms horizon of them); this process's waiting senders reserve again.
+   * Nobody gets a slot for `ms` (a platform's retry-after). Senders waiting on this pacer give up
+   * the slot they hold and reserve again; slots reserved through other pacers stand (at most the
+   * 50 ms horizon of them: other processes, and a worker's second pacer for direct pushes).
    */
   async pause(ms: number): Promise<void> {
     this.resumeAt = Math.max(this.resumeAt, Date.now() + ms);
