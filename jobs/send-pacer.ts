@@ -2,9 +2,10 @@ import type { Redis } from 'ioredis';
 
 /**
  * Times are µs on Redis's clock; stored with '%.0f' because Lua's tostring keeps 14 digits only.
- * Reserves the next free slot, at most `horizon` µs ahead, against Redis's clock: slots follow one
- * another `interval` µs apart whichever process asks. Returns {wait µs, slot µs}, or {-1, µs to come
- * back after} when the next free slot lies beyond the horizon.
+ * Reserves up to `ARGV[3]` consecutive free slots, none more than `horizon` µs ahead, against Redis's
+ * clock: slots follow one another `interval` µs apart whichever process asks. Returns {wait µs, first
+ * slot µs, slots granted}, or {-1, µs to come back after, 0} when the next free slot lies beyond the
+ * horizon.
  */
 const RESERVE = `
 local t = redis.call('TIME')
@@ -12,9 +13,11 @@ local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local interval = tonumber(ARGV[1])
 local horizon = tonumber(ARGV[2])
 local slot = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now)
-if slot - now > horizon then return {-1, slot - now - horizon} end
-redis.call('SET', KEYS[1], string.format('%.0f', slot + interval), 'PX', math.ceil((slot + interval - now) / 1000) + 1000)
-return {slot - now, slot}
+if slot - now > horizon then return {-1, slot - now - horizon, 0} end
+local granted = math.min(tonumber(ARGV[3]), math.floor((now + horizon - slot) / interval) + 1)
+local after = slot + granted * interval
+redis.call('SET', KEYS[1], string.format('%.0f', after), 'PX', math.ceil((after - now) / 1000) + 1000)
+return {slot - now, slot, granted}
 `;
 
 /** Moves the next free slot to at least `ARGV[1]` µs from now (a platform's retry-after). */
@@ -36,10 +39,18 @@ return 0
  */
 const HORIZON_US = 50_000;
 
+/** A slot reserved ({wait µs, at µs}), or none within the horizon yet ({retryIn µs}). */
+type Grant = { wait: number; at: number } | { retryIn: number };
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 type PacerRedis = Redis & {
-  backcoachPaceReserve(key: string, interval: number, horizon: number): Promise<[number, number]>;
+  backcoachPaceReserve(
+    key: string,
+    interval: number,
+    horizon: number,
+    wanted: number,
+  ): Promise<[number, number, number]>;
   backcoachPacePause(key: string, us: number): Promise<number>;
 };
 
@@ -49,6 +60,8 @@ type PacerRedis = Redis & {
  * an instant on Redis's clock, not a window counted from whenever a sender happened to wake, so a
  * sender's timer waking late does not push every later slot back: limiters that deny and let the
  * caller retry (BullMQ's among them) lose that slack on every slot, 5 % of the rate at 30/s.
+ * Senders of one pacer that ask while a reservation is on its way are served by the next one, for
+ * all of them at once: a fan-out's pushes do not each make a round trip for their slot.
  */
 export class SendPacer {
   private readonly redis: PacerRedis;
@@ -56,6 +69,9 @@ export class SendPacer {
   readonly interval: number;
   /** The end of the last pause asked of this pacer (ms, its own clock). */
   private resumeAt = 0;
+  /** Senders waiting for the next reservation, and whether one is on its way. */
+  private asking: { resolve(grant: Grant): void; reject(error: unknown): void }[] = [];
+  private reserving = false;
 
   constructor(
     redis: Redis,
@@ -75,13 +91,13 @@ export class SendPacer {
 
   /** Reserves the next slot and waits until it comes; returns the slot (µs on Redis's clock). */
   async slot(): Promise<number> {
-    const horizon = Math.max(HORIZON_US, this.interval);
     for (;;) {
-      const [wait, at] = await this.redis.backcoachPaceReserve(this.key, this.interval, horizon);
-      if (wait === -1) {
-        await sleep(Math.max(1, Math.ceil(at / 1000)));
+      const grant = await this.reserve();
+      if ('retryIn' in grant) {
+        await sleep(Math.max(1, Math.ceil(grant.retryIn / 1000)));
         continue;
       }
+      const { wait, at } = grant;
       if (wait >= 1000) await sleep(Math.floor(wait / 1000));
       // A 429 seen here while this sender waited: its slot, reserved before, is given up.
       const paused = this.resumeAt - Date.now();
@@ -90,6 +106,45 @@ export class SendPacer {
         continue;
       }
       return at;
+    }
+  }
+
+  private reserve(): Promise<Grant> {
+    return new Promise((resolve, reject) => {
+      this.asking.push({ resolve, reject });
+      if (!this.reserving) void this.reserveForAll();
+    });
+  }
+
+  /** One reservation for every sender asking, again while more asked in the meantime. */
+  private async reserveForAll(): Promise<void> {
+    this.reserving = true;
+    const horizon = Math.max(HORIZON_US, this.interval);
+    try {
+      while (this.asking.length > 0) {
+        const senders = this.asking.splice(0);
+        try {
+          const [wait, at, granted] = await this.redis.backcoachPaceReserve(
+            this.key,
+            this.interval,
+            horizon,
+            senders.length,
+          );
+          // Beyond the horizon, each slot left over comes within reach one interval after the last.
+          const tooFar = wait === -1 ? at : wait + granted * this.interval - horizon;
+          senders.forEach((sender, i) => {
+            sender.resolve(
+              i < granted
+                ? { wait: wait + i * this.interval, at: at + i * this.interval }
+                : { retryIn: tooFar + (i - granted) * this.interval },
+            );
+          });
+        } catch (error) {
+          for (const sender of senders) sender.reject(error);
+        }
+      }
+    } finally {
+      this.reserving = false;
     }
   }
 

@@ -9,6 +9,20 @@ async function redisMicros(): Promise<number> {
   return Number(seconds) * 1_000_000 + Number(micros);
 }
 
+/** A pacer on a connection of its own that counts its reservation round trips. */
+function countedPacer(rate: number): { pacer: SendPacer; reservations: () => number } {
+  const connection = redisFixture.connect();
+  const pacer = new SendPacer(connection, `${redisFixture.prefix()}pace`, rate);
+  const script = connection as unknown as { backcoachPaceReserve: (...args: unknown[]) => Promise<unknown> };
+  const reserve = script.backcoachPaceReserve.bind(connection);
+  let count = 0;
+  script.backcoachPaceReserve = (...args) => {
+    count++;
+    return reserve(...args);
+  };
+  return { pacer, reservations: () => count };
+}
+
 describe('SendPacer', () => {
   it('hands senders on two connections one slot each, never closer than the interval', async () => {
     const key = `${redisFixture.prefix()}pace`;
@@ -23,6 +37,30 @@ describe('SendPacer', () => {
     // A hair slower than the rate, so a late request cannot make a sliding second count one more.
     expect(a.interval).toBeGreaterThan(1_000_000 / 200);
     expect(a.interval).toBeLessThan(1_000_000 / 195);
+  });
+
+  it('serves the senders that ask together with one reservation, slots still an interval apart', async () => {
+    const { pacer, reservations } = countedPacer(100_000);
+    const slots = await Promise.all(Array.from({ length: 100 }, () => pacer.slot()));
+    // The first sender's reservation is on its way while the other 99 ask: the next one serves them.
+    expect(reservations()).toBe(2);
+    const sorted = [...slots].sort((x, y) => x - y);
+    const gaps = sorted.slice(1).map((slot, i) => slot - (sorted[i] as number));
+    expect(Math.min(...gaps)).toBeGreaterThanOrEqual(pacer.interval);
+    // One reservation's slots follow one another exactly; only the first sender's stands apart.
+    expect(gaps.filter((gap) => gap === pacer.interval).length).toBeGreaterThanOrEqual(98);
+  });
+
+  it('grants no more slots at once than fit before the horizon; the rest ask again', async () => {
+    const { pacer, reservations } = countedPacer(200); // a slot every ~5 ms, at most 50 ms ahead
+    const slots = await Promise.all(Array.from({ length: 30 }, () => pacer.slot()));
+    const sorted = [...slots].sort((x, y) => x - y);
+    expect(new Set(sorted).size).toBe(30);
+    for (let i = 1; i < sorted.length; i++) {
+      expect((sorted[i] as number) - (sorted[i - 1] as number)).toBeGreaterThanOrEqual(pacer.interval);
+    }
+    // 29 asking at once, ~11 slots within 50 ms: at least three more reservations after the first.
+    expect(reservations()).toBeGreaterThanOrEqual(4);
   });
 
   it('gives no slot before a pause is over, to any sender', async () => {
