@@ -4,7 +4,13 @@ import type { CoachAlert, Effect, InboundEvent, OutboundMessage, Timer } from '.
 import { inboundEventSchema } from '../engine/events.ts';
 import { type PatientState, pushesOf, type Reason, type Schedule } from '../engine/state.ts';
 import { step } from '../engine/step.ts';
-import type { ApplyResult, PatientExport, PatientStore } from './store.ts';
+import {
+  type ApplyResult,
+  type PatientExport,
+  type PatientStore,
+  type PlanMany,
+  planSafely,
+} from './store.ts';
 
 /** What the shell does with the engine's effects; each platform or test supplies its own. */
 export interface EffectPorts {
@@ -66,6 +72,9 @@ export interface Handled {
   effects: readonly Effect[];
 }
 
+/** Marks an event's effects performed (`PatientStore.settle`, or a batch's collector). */
+type Settle = (patientId: string, eventId: string) => Promise<void>;
+
 /** How a step's messages leave: through the outbox queue, or straight out with the queue behind. */
 type Sending = 'queue' | 'now';
 
@@ -81,8 +90,12 @@ export class CoachRuntime {
     private readonly ports: EffectPorts,
     private readonly clock: () => number,
     private readonly log: Logger,
-    /** Told of every event stepped (for metrics). */
-    private readonly observe?: (kind: InboundEvent['kind'], duplicate: boolean) => void,
+    private readonly opts: {
+      /** Told of every event stepped (for metrics). */
+      observe?: (kind: InboundEvent['kind'], duplicate: boolean) => void;
+      /** Where `handleMany` plans its steps (a `StepPool`); on this thread without it. */
+      planMany?: PlanMany;
+    } = {},
   ) {}
 
   async handle(input: unknown): Promise<Handled> {
@@ -115,15 +128,22 @@ export class CoachRuntime {
     const applied = await this.store.applyMany(
       firsts.map(({ event }) => ({ event, step: (state) => step(state, event, now, this.content) })),
       now,
+      this.opts.planMany && this.plannedElsewhere(this.opts.planMany),
     );
+    // The batch's performed events are settled together, one round trip for all.
+    const performed: { patientId: string; eventId: string }[] = [];
+    const settle = async (patientId: string, eventId: string) => {
+      performed.push({ patientId, eventId });
+    };
     const concluded = await Promise.allSettled(
       firsts.map(({ event }, i) => {
         const result = applied[i] as PromiseSettledResult<ApplyResult>;
         return result.status === 'fulfilled'
-          ? this.conclude(event, result.value, 'now')
+          ? this.conclude(event, result.value, 'now', settle)
           : Promise.reject(result.reason);
       }),
     );
+    await this.store.settleMany(performed);
     for (const [i, { index }] of firsts.entries())
       results[index] = concluded[i] as PromiseSettledResult<Handled>;
     for (const { index, event } of later) {
@@ -135,16 +155,37 @@ export class CoachRuntime {
     return results;
   }
 
+  private readonly settle: Settle = (patientId, eventId) => this.store.settle(patientId, eventId);
+
+  /** `planMany`, or on this thread when it fails (a thread that died): the fan-out goes on. */
+  private plannedElsewhere(planMany: PlanMany): PlanMany {
+    return (inputs) =>
+      planMany(inputs).catch((error: unknown) => {
+        this.log.error(
+          { err: error, events: inputs.length },
+          'planning steps elsewhere failed; planned here',
+        );
+        return inputs.map((input) =>
+          planSafely(input, (state) => step(state, input.event, input.now, this.content)),
+        );
+      });
+  }
+
   /** After the commit: the effects, then the after-step hook. */
-  private async conclude(event: InboundEvent, result: ApplyResult, sending: Sending): Promise<Handled> {
+  private async conclude(
+    event: InboundEvent,
+    result: ApplyResult,
+    sending: Sending,
+    settle: Settle = this.settle,
+  ): Promise<Handled> {
     this.log.debug(
       { eventId: event.id, patientId: event.patientId, kind: event.kind, duplicate: result.duplicate },
       'event',
     );
-    this.observe?.(event.kind, result.duplicate);
+    this.opts.observe?.(event.kind, result.duplicate);
     const after = result.state;
     const effects = result.duplicate ? syncedToState(result.effects, after) : result.effects;
-    await this.performAll(event, effects, after, { sending, fresh: !result.duplicate });
+    await this.performAll(event, effects, after, { sending, fresh: !result.duplicate, settle });
     if (!result.duplicate && this.ports.stepped) {
       // Cosmetic and already committed: a failure is reported, and the step stands.
       await this.ports.stepped(event.patientId, result.state).catch((error: unknown) => {
@@ -168,6 +209,7 @@ export class CoachRuntime {
     await this.performAll({ id: eventId, patientId }, syncedToState(pending, state), state, {
       sending: 'queue',
       fresh: false,
+      settle: this.settle,
     });
     return true;
   }
@@ -180,7 +222,7 @@ export class CoachRuntime {
     event: { id: string; patientId: string },
     effects: readonly Effect[],
     after: PatientState | null,
-    { sending, fresh }: { sending: Sending; fresh: boolean },
+    { sending, fresh, settle }: { sending: Sending; fresh: boolean; settle: Settle },
   ): Promise<void> {
     const send = (sending === 'now' && this.ports.sendNow) || this.ports.send;
     const messages = effects.flatMap((e) => (e.type === 'send' ? [e.message] : []));
@@ -204,7 +246,7 @@ export class CoachRuntime {
     if (effects.some((e) => e.type === 'delete')) await this.ports.forget?.(event.patientId, sendKey);
     // Until here a crash leaves the effects pending in the store; a redelivery or the sweep replays
     // them, and the idempotency keys make the replay a no-op where they already happened.
-    if (effects.length > 0 && after !== null) await this.store.settle(event.patientId, event.id);
+    if (effects.length > 0 && after !== null) await settle(event.patientId, event.id);
   }
 
   private async perform(

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { LOCALES } from '../content/schema.ts';
 import { isValidZone } from '../time/local.ts';
@@ -63,6 +64,9 @@ const rolesSchema = z
 const positiveInt = (max: number) =>
   z.string().regex(/^\d+$/).transform(Number).pipe(z.int().min(1).max(max));
 
+/** A worker's threads for stepping a fan-out: the cores but one, which does the I/O; at most 4. */
+const DEFAULT_STEP_THREADS = Math.min(4, Math.max(0, availableParallelism() - 1));
+
 /** The token unlocks retrying, cleaning and emptying the queues, so it must be too long to guess. */
 export const ADMIN_TOKEN_MIN_CHARS = 16;
 
@@ -118,6 +122,11 @@ const VARIABLES = {
     false,
   ),
   JOB_LOCK_SECONDS: variable(positiveInt(600).default(30), 'expected whole seconds (1–600)', false),
+  STEP_THREADS: variable(
+    z.string().regex(/^\d+$/).transform(Number).pipe(z.int().min(0).max(16)).default(DEFAULT_STEP_THREADS),
+    'expected a whole number of threads (0–16; 0 steps on the main thread)',
+    false,
+  ),
   DEFAULT_LOCALE: variable(z.enum(LOCALES).default('en'), `expected one of ${LOCALES.join(', ')}`, false),
   TELEGRAM_BOT_TOKEN: variable(
     z
@@ -255,6 +264,8 @@ export interface Config {
   telegramWebhookPort: number;
   telegramRatePerSecond: number;
   deliveryConcurrency: number;
+  /** Worker threads that plan a fan-out's steps beside the main thread's I/O (0: none). */
+  stepThreads: number;
   /** How long a job stays with a worker that stopped answering before another takes it over. */
   jobLockSeconds: number;
 }
@@ -334,5 +345,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     telegramRatePerSecond: raw.TELEGRAM_RATE_PER_SECOND,
     deliveryConcurrency: raw.DELIVERY_CONCURRENCY,
     jobLockSeconds: raw.JOB_LOCK_SECONDS,
+    stepThreads: raw.STEP_THREADS,
   };
 }

@@ -45,6 +45,7 @@ import { Metrics } from './metrics.ts';
 import { startOpsServer } from './ops-server.ts';
 import { QuestionMessages } from './question-messages.ts';
 import { globEscape } from './redis-glob.ts';
+import { StepPool } from './step-pool.ts';
 import { PatientStore } from './store.ts';
 
 export interface Service {
@@ -73,6 +74,9 @@ export interface ServiceOptions {
 
 /** Timer jobs each run one engine step; the store takes turns per connection, so more buys little. */
 const TIMER_CONCURRENCY = 10;
+
+/** Connections for timer batches' transactions, so that several are planned at once. */
+const BATCH_CONNECTIONS = 4;
 
 /** A queue whose oldest waiting job is this old while nothing completed for as long is stuck. */
 const STUCK_MS = 15 * 60_000;
@@ -226,10 +230,20 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       ]);
     },
   };
-  const runtimeStore = new PatientStore(storeRedis, { prefix: keyPrefix });
-  const runtime = new CoachRuntime(runtimeStore, content, ports, clock, log, (kind, duplicate) =>
-    metrics.handled.inc({ kind, duplicate: String(duplicate) }),
-  );
+  // Only a worker runs fan-outs (handleMany), so only a worker has the threads to plan them.
+  const stepPool =
+    config.roles.includes('worker') && config.stepThreads > 0
+      ? new StepPool({ contentDir: config.contentDir, threads: config.stepThreads })
+      : undefined;
+  // Batches planned on threads overlap, each holding a connection of its own from WATCH to EXEC.
+  const batchRedis = stepPool
+    ? Array.from({ length: BATCH_CONNECTIONS }, () => new Redis(opts.redisUrl, { maxRetriesPerRequest: 3 }))
+    : [];
+  const runtimeStore = new PatientStore(storeRedis, { prefix: keyPrefix, batchConnections: batchRedis });
+  const runtime = new CoachRuntime(runtimeStore, content, ports, clock, log, {
+    observe: (kind, duplicate) => metrics.handled.inc({ kind, duplicate: String(duplicate) }),
+    ...(stepPool ? { planMany: stepPool.planMany } : {}),
+  });
   const desk = new CoachDesk(
     coaches,
     runtimeStore,
@@ -435,7 +449,8 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       for (const stop of stops) await stop();
       await Promise.all(workers.map((w) => w.close()));
       await Promise.all([timersQueue.close(), outboxQueue.close()]);
-      await Promise.all([redis.quit(), storeRedis.quit(), pipelinedRedis.quit()]);
+      await Promise.all([redis, storeRedis, pipelinedRedis, ...batchRedis].map((c) => c.quit()));
+      await stepPool?.close();
       log.info('service stopped');
     },
   };

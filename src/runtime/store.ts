@@ -173,6 +173,41 @@ export interface ApplyResult {
 
 export type Step = (state: PatientState | null) => StepResult<PatientState | null>;
 
+/** What the pure part of a step works on: the record as read (under `key`) and the event. */
+export interface PlanInput {
+  key: string;
+  /** The stored record (a Buffer here; a plain Uint8Array once it has crossed to a worker thread). */
+  raw: Uint8Array | null;
+  /** When the event id was seen, in the ids' older set of their own; null if not there. */
+  seenAt: string | null;
+  event: InboundEvent;
+  now: number;
+}
+
+/**
+ * The writes that commit a step, as plain data, so a worker thread can plan them: nothing; every key
+ * of the patient deleted; the new record; or the state removed, the event id and any audit entries
+ * kept in keys of their own. `pending`: the step's outward effects, kept until confirmed performed
+ * (JSON, as bytes: encoded where the plan was made, not on the thread that writes it).
+ */
+export type StoreWrite =
+  | { kind: 'none' }
+  | { kind: 'delete' }
+  | { kind: 'record'; record: Uint8Array; expireSeen: boolean; pending: Uint8Array | null }
+  | { kind: 'cleared'; audits: string[]; pending: Uint8Array | null };
+
+/** A step's result and the writes that commit it. */
+export interface Plan {
+  result: ApplyResult;
+  write: StoreWrite;
+}
+
+/**
+ * Plans many steps at once, each as `planStep` would: null where the store must take the event on
+ * its own (processed before, or a record or step that fails, which `apply` then reports).
+ */
+export type PlanMany = (inputs: PlanInput[]) => Promise<(Plan | null)[]>;
+
 export interface PatientExport {
   json: string;
   csv: string;
@@ -184,10 +219,21 @@ const CSV_COLUMNS = ['date', 'outcome', 'pain', 'difficulty', 'pain_during', 'de
 export class PatientStore {
   private readonly prefix: string;
   private readonly maxAttempts: number;
+  private readonly batchConnections: readonly Redis[];
+  private nextBatchConnection = 0;
 
   constructor(
     private readonly redis: Redis,
-    opts: { prefix?: string; maxAttempts?: number } = {},
+    opts: {
+      prefix?: string;
+      maxAttempts?: number;
+      /**
+       * Connections for `applyMany`'s transactions, taken in turn (default: the store's own). A
+       * transaction has its connection to itself from WATCH to EXEC, planning included, so a batch
+       * planned elsewhere (a thread) leaves the connection idle meanwhile: more let batches overlap.
+       */
+      batchConnections?: readonly Redis[];
+    } = {},
   ) {
     this.prefix = opts.prefix ?? DEFAULT_PREFIX;
     if (FORBIDDEN_IN_KEY.test(this.prefix)) {
@@ -196,7 +242,8 @@ export class PatientStore {
       );
     }
     this.maxAttempts = opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
-    closesOf(redis);
+    this.batchConnections = opts.batchConnections?.length ? opts.batchConnections : [redis];
+    for (const connection of new Set([redis, ...this.batchConnections])) closesOf(connection);
   }
 
   keysOf(patientId: string): PatientKeys {
@@ -229,11 +276,14 @@ export class PatientStore {
    * `apply` for many events of distinct patients at once, in one transaction: what a fan-out of
    * timers needs, one round trip for all instead of three each. When another writer changed any of
    * them first, or an event needs more than a plain step (a duplicate, a record that fails to read),
-   * those go through `apply` one by one. Results are in the order of `items`.
+   * those go through `apply` one by one. Results are in the order of `items`. `planMany`, where
+   * given, plans the steps instead of `planStep` with each item's `step` (in worker threads, say);
+   * it must plan as `planStep` does.
    */
   async applyMany(
     items: readonly { event: InboundEvent; step: Step }[],
     now: number,
+    planMany?: PlanMany,
   ): Promise<PromiseSettledResult<ApplyResult>[]> {
     const patients = new Set(items.map((item) => item.event.patientId));
     if (patients.size !== items.length) throw new Error('applyMany takes one event per patient');
@@ -241,8 +291,15 @@ export class PatientStore {
     const batchable = items.filter(
       (item) => !FORBIDDEN_IN_KEY.test(item.event.patientId) && item.event.patientId !== '',
     );
+    const plan =
+      planMany ??
+      (async (inputs: PlanInput[]) =>
+        inputs.map((input, i) => planSafely(input, (batchable[i] as { step: Step }).step)));
+    const redis = this.batchConnections[this.nextBatchConnection++ % this.batchConnections.length] as Redis;
     const batch =
-      batchable.length > 1 ? await onConnectionTurn(this.redis, () => this.attemptMany(batchable, now)) : [];
+      batchable.length > 1
+        ? await onConnectionTurn(redis, () => this.attemptMany(redis, batchable, now, plan))
+        : [];
     const done = new Map(batchable.map((item, i) => [item, batch?.[i] ?? null]));
     return Promise.allSettled(
       items.map((item) => {
@@ -254,41 +311,53 @@ export class PatientStore {
 
   /** One optimistic try for many; an entry is null where `apply` must take the event on its own. */
   private async attemptMany(
-    items: readonly { event: InboundEvent; step: Step }[],
+    redis: Redis,
+    items: readonly { event: InboundEvent }[],
     now: number,
+    planMany: PlanMany,
   ): Promise<(ApplyResult | null)[] | null> {
     const keys = items.map((item) => this.keysOf(item.event.patientId));
-    const closesBefore = closesOf(this.redis);
-    await this.redis.watch(...keys.flatMap((k) => [k.state, k.seen]));
+    const closesBefore = closesOf(redis);
+    await redis.watch(...keys.flatMap((k) => [k.state, k.seen]));
     let execSent = false;
     try {
-      const read = this.redis.pipeline();
+      const read = redis.pipeline();
       for (const [i, k] of keys.entries()) {
         read.getBuffer(k.state);
         read.zscore(k.seen, (items[i] as { event: InboundEvent }).event.id);
       }
       const replies = (await read.exec()) ?? [];
-      const tx = this.redis.multi();
-      const results = items.map((item, i) => {
+      const inputs: PlanInput[] = [];
+      const planned: number[] = [];
+      for (const [i, item] of items.entries()) {
         const [stateError, raw] = replies[2 * i] ?? [];
         const [seenError, seenAt] = replies[2 * i + 1] ?? [];
-        if (stateError || seenError) return null;
-        try {
-          const planned = this.plan(
-            keys[i] as PatientKeys,
-            item,
-            now,
-            raw as Buffer | null,
-            seenAt as string | null,
-          );
-          if (planned === null) return null;
-          planned.write(tx);
-          return planned.result;
-        } catch {
-          return null; // apply on its own reports it, naming the key
-        }
-      });
-      if (closesOf(this.redis) !== closesBefore || this.redis.status !== 'ready') return null;
+        if (stateError || seenError) continue;
+        planned.push(i);
+        inputs.push({
+          key: (keys[i] as PatientKeys).state,
+          raw: raw as Buffer | null,
+          seenAt: seenAt as string | null,
+          event: item.event,
+          now,
+        });
+      }
+      const plans = await planMany(inputs);
+      const tx = redis.multi();
+      const results: (ApplyResult | null)[] = items.map(() => null);
+      for (const [j, i] of planned.entries()) {
+        const plan = plans[j];
+        if (!plan) continue;
+        writePlan(
+          tx,
+          keys[i] as PatientKeys,
+          plan.write,
+          (items[i] as { event: InboundEvent }).event.id,
+          now,
+        );
+        results[i] = plan.result;
+      }
+      if (closesOf(redis) !== closesBefore || redis.status !== 'ready') return null;
       execSent = true;
       const committed = await tx.exec();
       if (committed === null) return null;
@@ -296,55 +365,8 @@ export class PatientStore {
       if (failed) throw new Error(`Transaction for ${items.length} patients failed: ${failed[0]?.message}`);
       return results;
     } finally {
-      if (!execSent) await this.redis.unwatch().catch(() => undefined);
+      if (!execSent) await redis.unwatch().catch(() => undefined);
     }
-  }
-
-  /**
-   * What a step makes of the stored record: the result and the writes that commit it, or null when
-   * the event was processed before.
-   */
-  private plan(
-    keys: PatientKeys,
-    { event, step }: { event: InboundEvent; step: Step },
-    now: number,
-    raw: Buffer | null,
-    seenAt: string | null,
-  ): { result: ApplyResult; write(tx: ChainableCommander): void } | null {
-    const record = raw === null ? null : readRecord(keys.state, raw, event.patientId);
-    const seenId = seenIdOf(event.id);
-    if (seenAt !== null || record?.seen.has(seenId)) return null;
-    const { state, effects } = step(record?.state ?? null);
-    const deletes = effects.some((effect) => effect.type === 'delete');
-    const next = deletes || state === null ? null : checkStepState(state, event.patientId);
-    const audits = effects.flatMap((effect) =>
-      effect.type === 'audit' ? [checkAuditEntry(effect.entry)] : [],
-    );
-    const write = (tx: ChainableCommander) => {
-      // Nothing stored and nothing to store (a timer about a patient deleted since): no key is
-      // created, not even the event id, which would otherwise outlive the deletion.
-      if (record === null && next === null && effects.length === 0) return;
-      if (deletes) {
-        tx.del(...Object.values(keys));
-        return;
-      }
-      if (next !== null) {
-        const seen = recentlySeen(record?.seen, seenId, now);
-        tx.set(keys.state, encodeRecord(next, seen, record?.audit ?? EMPTY, audits));
-        // Ids an earlier version kept in a set of their own are still consulted until they age out.
-        if (record === null || record.legacy) tx.pexpire(keys.seen, SEEN_WINDOW_MS);
-      } else {
-        // No record left to carry them: the id and any entries go to keys that outlive the state.
-        tx.del(keys.state);
-        if (audits.length > 0) tx.rpush(keys.audit, ...audits.map((entry) => JSON.stringify(entry)));
-        tx.zadd(keys.seen, now, event.id);
-        tx.zremrangebyscore(keys.seen, '-inf', now - SEEN_WINDOW_MS);
-        tx.zremrangebyrank(keys.seen, 0, -(SEEN_LIMIT + 1));
-      }
-      const outward = effects.filter((effect) => OUTWARD.has(effect.type));
-      if (outward.length > 0) tx.hset(keys.pending, event.id, JSON.stringify({ at: now, effects }));
-    };
-    return { result: { duplicate: false, state: next, effects }, write };
   }
 
   /** One optimistic try; null when another writer changed the patient first. */
@@ -362,7 +384,7 @@ export class PatientStore {
         this.redis.getBuffer(keys.state),
         this.redis.zscore(keys.seen, event.id),
       ]);
-      const planned = this.plan(keys, { event, step }, now, raw, seenAt);
+      const planned = planStep({ key: keys.state, raw, seenAt, event, now }, step);
       if (planned === null) {
         // Processed before; if its effects were never confirmed performed, hand them out again.
         const pending = await this.redis.hget(keys.pending, event.id);
@@ -372,7 +394,7 @@ export class PatientStore {
       }
       if (closesOf(this.redis) !== closesBefore || this.redis.status !== 'ready') return null;
       const tx = this.redis.multi();
-      planned.write(tx);
+      writePlan(tx, keys, planned.write, event.id, now);
       execSent = true;
       const replies = await tx.exec();
       if (replies === null) return null;
@@ -388,6 +410,14 @@ export class PatientStore {
   /** The event's effects were all performed: it no longer needs replaying. */
   async settle(patientId: string, eventId: string): Promise<void> {
     await this.redis.hdel(this.keysOf(patientId).pending, eventId);
+  }
+
+  /** `settle` for many events at once, in one round trip. */
+  async settleMany(events: readonly { patientId: string; eventId: string }[]): Promise<void> {
+    if (events.length === 0) return;
+    const tx = this.redis.pipeline();
+    for (const { patientId, eventId } of events) tx.hdel(this.keysOf(patientId).pending, eventId);
+    for (const [error] of (await tx.exec()) ?? []) if (error) throw error;
   }
 
   /** Events whose effects were committed but not confirmed performed (a crash in between). */
@@ -470,6 +500,92 @@ export class PatientStore {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * What a step makes of the stored record: its result and the writes that commit it, or null when
+ * the event was processed before. Pure, so it can run in a worker thread (`StepPool`).
+ */
+export function planStep(input: PlanInput, step: Step): Plan | null {
+  const { key, event, now } = input;
+  const raw = input.raw === null ? null : asBuffer(input.raw);
+  const record = raw === null ? null : readRecord(key, raw, event.patientId);
+  const seenId = seenIdOf(event.id);
+  if (input.seenAt !== null || record?.seen.has(seenId)) return null;
+  const { state, effects } = step(record?.state ?? null);
+  const deletes = effects.some((effect) => effect.type === 'delete');
+  const next = deletes || state === null ? null : checkStepState(state, event.patientId);
+  const audits = effects.flatMap((effect) =>
+    effect.type === 'audit' ? [checkAuditEntry(effect.entry)] : [],
+  );
+  const result = { duplicate: false, state: next, effects };
+  // Nothing stored and nothing to store (a timer about a patient deleted since): no key is created,
+  // not even the event id, which would otherwise outlive the deletion.
+  if (record === null && next === null && effects.length === 0) return { result, write: { kind: 'none' } };
+  if (deletes) return { result, write: { kind: 'delete' } };
+  const pending = effects.some((effect) => OUTWARD.has(effect.type))
+    ? Buffer.from(JSON.stringify({ at: now, effects }))
+    : null;
+  if (next === null) {
+    return {
+      result,
+      write: { kind: 'cleared', audits: audits.map((entry) => JSON.stringify(entry)), pending },
+    };
+  }
+  const seen = recentlySeen(record?.seen, seenId, now);
+  return {
+    result,
+    write: {
+      kind: 'record',
+      record: encodeRecord(next, seen, record?.audit ?? EMPTY, audits),
+      // Ids an earlier version kept in a set of their own are still consulted until they age out.
+      expireSeen: record === null || record.legacy,
+      pending,
+    },
+  };
+}
+
+/** `planStep`, null where it throws: `apply` on its own then reports the error, naming the key. */
+export function planSafely(input: PlanInput, step: Step): Plan | null {
+  try {
+    return planStep(input, step);
+  } catch {
+    return null;
+  }
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** Queues a plan's writes on a transaction. */
+function writePlan(
+  tx: ChainableCommander,
+  keys: PatientKeys,
+  write: StoreWrite,
+  eventId: string,
+  now: number,
+): void {
+  switch (write.kind) {
+    case 'none':
+      return;
+    case 'delete':
+      tx.del(...Object.values(keys));
+      return;
+    case 'record':
+      tx.set(keys.state, asBuffer(write.record));
+      if (write.expireSeen) tx.pexpire(keys.seen, SEEN_WINDOW_MS);
+      break;
+    case 'cleared':
+      // No record left to carry them: the id and any entries go to keys that outlive the state.
+      tx.del(keys.state);
+      if (write.audits.length > 0) tx.rpush(keys.audit, ...write.audits);
+      tx.zadd(keys.seen, now, eventId);
+      tx.zremrangebyscore(keys.seen, '-inf', now - SEEN_WINDOW_MS);
+      tx.zremrangebyrank(keys.seen, 0, -(SEEN_LIMIT + 1));
+      break;
+  }
+  if (write.pending !== null) tx.hset(keys.pending, eventId, asBuffer(write.pending));
+}
 
 /** The ids to keep with the record: this event's and those within the window, the newest at most. */
 function recentlySeen(seen: SeenIds | undefined, seenId: string, now: number): SeenIds {

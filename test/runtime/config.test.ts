@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/runtime/config.ts';
 
@@ -37,6 +38,8 @@ describe('loadConfig', () => {
       telegramRatePerSecond: 30,
       deliveryConcurrency: 20,
       jobLockSeconds: 30,
+      // The cores but one, at most 4: none on a single core.
+      stepThreads: Math.min(4, availableParallelism() - 1),
     });
   });
 
@@ -72,6 +75,7 @@ describe('loadConfig', () => {
       TELEGRAM_WEBHOOK_PORT: '8443',
       TELEGRAM_RATE_PER_SECOND: '100',
       DELIVERY_CONCURRENCY: '50',
+      STEP_THREADS: '3',
       UNRELATED: 'ignored',
     });
     expect(config).toEqual({
@@ -105,6 +109,7 @@ describe('loadConfig', () => {
       telegramRatePerSecond: 100,
       deliveryConcurrency: 50,
       jobLockSeconds: 30,
+      stepThreads: 3,
     });
   });
 
@@ -114,6 +119,8 @@ describe('loadConfig', () => {
     ['TELEGRAM_RATE_PER_SECOND', '0', 'expected a whole number of messages per second'],
     ['TELEGRAM_RATE_PER_SECOND', '2.5', 'expected a whole number of messages per second'],
     ['DELIVERY_CONCURRENCY', 'many', 'expected a whole number of parallel deliveries'],
+    ['STEP_THREADS', '17', 'expected a whole number of threads (0–16'],
+    ['STEP_THREADS', '-1', 'expected a whole number of threads (0–16'],
     ['TELEGRAM_API_ROOT', 'ftp://bots', 'expected an http:// or https:// URL'],
     ['TELEGRAM_WEBHOOK_PORT', '70000', 'expected a TCP port (0–65535; 0 picks a free one)'],
     [

@@ -1,0 +1,33 @@
+import { resolve } from 'node:path';
+import { Piscina } from 'piscina';
+import type { Plan, PlanInput } from './store.ts';
+
+/**
+ * Worker threads for the pure part of a fan-out's steps: reading the record, the engine's step,
+ * checking and packing the new record. That is most of a timer's CPU, so a worker process whose
+ * main thread does the I/O (Redis, the platform) uses more than one core.
+ */
+export class StepPool {
+  private readonly pool: Piscina;
+
+  constructor(opts: { contentDir: string; threads: number }) {
+    this.pool = new Piscina({
+      filename: new URL('./step-thread.ts', import.meta.url).href,
+      minThreads: opts.threads,
+      maxThreads: opts.threads,
+      // The thread loads the same content the process did, from the same place.
+      workerData: { contentDir: resolve(opts.contentDir) },
+      // The thread runs the TypeScript sources as the process does, whoever started it.
+      execArgv: ['--import', 'tsx'],
+    });
+  }
+
+  /** The store's `PlanMany`, on a thread: one task for the whole batch. */
+  planMany = (inputs: PlanInput[]): Promise<(Plan | null)[]> =>
+    // A small Buffer is a view into a shared 8 KB slab, all of which would be copied across.
+    this.pool.run(inputs.map((input) => ({ ...input, raw: input.raw && new Uint8Array(input.raw) })));
+
+  close(): Promise<void> {
+    return this.pool.destroy();
+  }
+}
