@@ -217,6 +217,9 @@ export class ScheduleStore {
     let repaired = 0;
     for await (const page of this.redis.hscanStream(this.schedulesKey, { count: 500 })) {
       const tx = this.redis.multi();
+      // One look for the whole page, and the next time worked out only for what is missing: a sweep
+      // of every patient must not cost a fan-out running beside it a zone calculation per patient.
+      const wanted: { member: string; schedule: Schedule; wall: string }[] = [];
       for (let i = 0; i < page.length; i += 2) {
         const patientId = page[i] as string;
         const raw = page[i + 1] as string;
@@ -226,13 +229,15 @@ export class ScheduleStore {
           tx.eval(MIGRATE_SCHEDULE, 1, this.schedulesKey, patientId, raw, encodeSchedule(schedule));
         }
         for (const { timer, wall } of RECURRING) {
-          tx.zadd(
-            this.dueKey,
-            'NX',
-            nextWallTime(now, schedule[wall], schedule.timezone),
-            dueMember(timer, patientId),
-          );
+          wanted.push({ member: dueMember(timer, patientId), schedule, wall: schedule[wall] });
         }
+      }
+      const scores =
+        wanted.length > 0 ? await this.redis.zmscore(this.dueKey, ...wanted.map((w) => w.member)) : [];
+      for (const [i, { member, schedule, wall }] of wanted.entries()) {
+        if (scores[i] !== null) continue;
+        // NX: an entry set since the look above (a patient's new time) is kept.
+        tx.zadd(this.dueKey, 'NX', nextWallTime(now, wall, schedule.timezone), member);
       }
       const replies = (await tx.exec()) ?? [];
       for (const [error] of replies) if (error) throw error;
