@@ -291,10 +291,12 @@ export class PatientStore {
     const batchable = items.filter(
       (item) => !FORBIDDEN_IN_KEY.test(item.event.patientId) && item.event.patientId !== '',
     );
+    // By event, not by position: a patient whose read failed has no input.
+    const steps = new Map(batchable.map((item) => [item.event, item.step]));
     const plan =
       planMany ??
       (async (inputs: PlanInput[]) =>
-        inputs.map((input, i) => planSafely(input, (batchable[i] as { step: Step }).step)));
+        inputs.map((input) => planSafely(input, steps.get(input.event) as Step)));
     const redis = this.batchConnections[this.nextBatchConnection++ % this.batchConnections.length] as Redis;
     const batch =
       batchable.length > 1

@@ -456,6 +456,26 @@ describe('PatientStore.applyMany', () => {
     for (const id of ['tg:2001', 'tg:2003']) expect((await store.load(id))?.days).toHaveLength(1);
   });
 
+  it('steps each patient with its own event when another’s read fails', async () => {
+    const prefix = fixture.prefix();
+    // A seen key of the wrong type: reading tg:2001 fails, in the batch and again on its own.
+    await fixture.redis.set(keysOf('tg:2001', prefix).seen, 'not a sorted set');
+    const store = new PatientStore(fixture.connect(), { prefix });
+    // Records to step, so a step meant for another patient would keep their id and go unnoticed.
+    for (const id of ['tg:2002', 'tg:2003'])
+      await store.apply(textEvent(`before-${id}`, id), addDay({ date: '2024-02-01' }, [], id), NOW);
+    const results = await store.applyMany(
+      ids.map((id, i) => ({
+        event: textEvent(`e-${id}`, id),
+        step: addDay({ date: `2024-03-0${i + 1}` }, [], id),
+      })),
+      NOW,
+    );
+    expect(fulfilled(results)[0]).toMatch(/WRONGTYPE/);
+    expect((await store.load('tg:2002'))?.days.map((d) => d.date)).toEqual(['2024-02-01', '2024-03-02']);
+    expect((await store.load('tg:2003'))?.days.map((d) => d.date)).toEqual(['2024-02-01', '2024-03-03']);
+  });
+
   it('fails only the patient whose record is broken, naming its key', async () => {
     const prefix = fixture.prefix();
     const broken = keysOf('tg:2002', prefix).state;
