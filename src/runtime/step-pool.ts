@@ -17,8 +17,9 @@ export class StepPool {
       maxThreads: opts.threads,
       // The thread loads the same content the process did, from the same place.
       workerData: { contentDir: resolve(opts.contentDir) },
-      // The thread runs the TypeScript sources as the process does, whoever started it.
-      execArgv: ['--import', 'tsx'],
+      // The thread runs the TypeScript sources as the process does, whoever started it and from
+      // whichever directory (so tsx by its path, not by a name resolved from there).
+      execArgv: ['--import', import.meta.resolve('tsx')],
     });
   }
 
