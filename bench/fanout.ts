@@ -41,12 +41,10 @@ import {
   machine,
   perSecond,
   Resources,
+  RunLimits,
   runBench,
   say,
-  sleep,
 } from './support.ts';
-
-const _EMPTY = Buffer.alloc(0);
 
 /** drills_due sends the session and its outcome buttons as one message. */
 const MESSAGES_PER_PUSH = 1;
@@ -74,40 +72,13 @@ const DIAGNOSE = int('diagnose-jobs', 0);
  * message still reserves its slot in Redis.
  */
 const DELIVERY_RATE = int('delivery-rate');
-const DEADLINE = Date.now() + int('timeout-minutes') * 60_000;
+const limits = new RunLimits(int('timeout-minutes'));
 const LIMIT = 30;
 const TOKEN = '123:bench';
 const BATCH = 1000;
-/** A phase that makes no progress for this long is stuck: fail rather than wait for the deadline. */
-const STALL_MS = 60_000;
 
 const log = pino({ level: 'warn' });
 const runId = `bench-${randomBytes(4).toString('hex')}`;
-
-let aborted = false;
-process.once('SIGINT', () => {
-  aborted = true;
-});
-
-/** Polls `progress` until `done`; throws on Ctrl-C, the run's deadline, or a stall. */
-async function waitUntil(what: string, progress: () => Promise<number>, done: (n: number) => boolean) {
-  let last = -1;
-  let lastChange = Date.now();
-  let lastReport = Date.now();
-  for (;;) {
-    const n = await progress();
-    if (done(n)) return;
-    if (n !== last) [last, lastChange] = [n, Date.now()];
-    if (aborted) throw new Error(`interrupted while waiting for ${what}`);
-    if (Date.now() > DEADLINE) throw new Error(`--timeout-minutes reached while waiting for ${what} (${n})`);
-    if (Date.now() - lastChange > STALL_MS) throw new Error(`no progress for 60 s on ${what} (${n})`);
-    if (Date.now() - lastReport > 30_000) {
-      lastReport = Date.now();
-      process.stderr.write(`   … ${what}: ${fmt(n)}\n`);
-    }
-    await sleep(100);
-  }
-}
 
 async function fakeApi(res: Resources, opts: Parameters<typeof startFakeBotApi>[0]): Promise<FakeBotApi> {
   return res.own(await startFakeBotApi({ recordMessages: false, ...opts }), (fake) => fake.stop());
@@ -161,10 +132,11 @@ async function baseline(redisUrl: string, text: string, count: number, pacedAt?:
   res.own(new Worker('baseline', processor, { connection, prefix, concurrency: CONCURRENCY }), (w) =>
     w.close(),
   );
-  await waitUntil(
+  await limits.waitUntil(
     'baseline jobs',
     async () => done,
     (n) => n >= count,
+    { report: true },
   );
   const cpu = cpuShare(before, await cpuMark(connection));
   await res.end();
@@ -206,7 +178,7 @@ async function pipeline(redisUrl: string, redis: Redis, now: number, state: Pati
   let timersAt = 0;
   let maxTimerBacklog = 0;
   let maxOutboxBacklog = 0;
-  await waitUntil(
+  await limits.waitUntil(
     'pipeline messages delivered',
     async () => {
       const [due, t, o] = await Promise.all([
@@ -226,6 +198,7 @@ async function pipeline(redisUrl: string, redis: Redis, now: number, state: Pati
       return fake.stats.delivered;
     },
     (n) => n >= N * MESSAGES_PER_PUSH,
+    { report: true },
   );
   const cpu = cpuShare(before, await cpuMark(redis));
   const memory = /used_memory_human:(\S+)/.exec(await redis.info('memory'))?.[1] ?? '?';
@@ -273,10 +246,11 @@ async function limited(redisUrl: string, redis: Redis) {
     DELIVERY_CONCURRENCY: String(CONCURRENCY),
     ROLES: 'worker',
   });
-  await waitUntil(
+  await limits.waitUntil(
     'rate-limited messages delivered',
     async () => fake.stats.delivered,
     (n) => n >= LIMITED,
+    { report: true },
   );
   const at = fake
     .messages()

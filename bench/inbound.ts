@@ -54,6 +54,7 @@ import {
   machine,
   perSecond,
   Resources,
+  RunLimits,
   runBench,
   say,
 } from './support.ts';
@@ -89,7 +90,7 @@ const DURATION_S = int('duration');
  * the shared pace (SendPacer) does not set it; production runs 30, which would.
  */
 const DELIVERY_RATE = int('delivery-rate');
-const DEADLINE = Date.now() + int('timeout-minutes') * 60_000;
+const limits = new RunLimits(int('timeout-minutes'));
 if (args.answer !== 'tap' && args.answer !== 'text') throw new Error('--answer: expected tap or text');
 /** tap: the pain button under the question (what most patients do); text: the number typed. */
 const ANSWER: 'tap' | 'text' = args.answer;
@@ -118,11 +119,6 @@ const TARGET = 0.6;
 const log = pino({ level: 'warn' });
 const runId = `bench-${randomBytes(4).toString('hex')}`;
 
-let aborted = false;
-process.once('SIGINT', () => {
-  aborted = true;
-});
-
 const resources = new Resources(log);
 
 // ---- replies at the fake Bot API ----------------------------------------------------------------
@@ -145,8 +141,8 @@ class Replies {
     // Insertion order is posting order, so the first waiter is the oldest.
     this.watchdog = setInterval(() => {
       const oldest = this.waiting.entries().next().value;
-      if (aborted) this.fail(new Error('interrupted'));
-      else if (Date.now() > DEADLINE) this.fail(new Error('--timeout-minutes reached'));
+      const stop = limits.stopReason();
+      if (stop) this.fail(new Error(stop));
       else if (oldest && performance.now() - oldest[1].since > STALL_MS) {
         this.fail(new Error(`no reply in chat ${oldest[0]} for ${STALL_MS / 1000} s (see the log above)`));
       }

@@ -36,7 +36,7 @@ import {
 import { HEALTHY } from '../test/support/patient.ts';
 import { seeded } from '../test/support/service.ts';
 import { buttonsOf, TelegramChat } from '../test/support/telegram-chat.ts';
-import { endAll, fmt, intFlag, machine, Resources, runBench, say, sleep } from './support.ts';
+import { endAll, fmt, intFlag, machine, Resources, RunLimits, runBench, say, sleep } from './support.ts';
 
 if (!hasRedisServer()) {
   process.stderr.write(
@@ -69,7 +69,7 @@ const SCALE = (args.scale ?? '')
 if (SCALE.some((n, i) => !Number.isInteger(n) || n <= K || n <= (SCALE[i - 1] ?? 0))) {
   throw new Error(`--scale: expected rising whole numbers above --patients (${K}), e.g. 10000,100000`);
 }
-const DEADLINE = Date.now() + int('timeout-minutes') * 60_000;
+const limits = new RunLimits(int('timeout-minutes'));
 
 const TOKEN = '123:storage-bench';
 const ZONE = 'Europe/Berlin';
@@ -86,18 +86,12 @@ const BATCH = 1000;
 /** Patients copied per pipeline: a few hundred keep one pipeline's payloads within tens of MB. */
 const COPY_BATCH = 250;
 const REPLY_TIMEOUT_MS = 30_000;
-const STALL_MS = 60_000;
 const BUSY: JobType[] = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-children'];
 const DAY_SECONDS = 86_400;
 
 const log = pino({ level: 'warn' });
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 const mean = (xs: number[]) => (xs.length === 0 ? 0 : sum(xs) / xs.length);
-
-let aborted = false;
-process.once('SIGINT', () => {
-  aborted = true;
-});
 
 // The checkpoints only catch a deadline where the script waits; a hung clean-up must not keep it alive.
 setTimeout(
@@ -107,27 +101,8 @@ setTimeout(
     );
     process.exit(1);
   },
-  DEADLINE - Date.now() + 60_000,
+  limits.deadline - Date.now() + 60_000,
 ).unref();
-
-function checkpoint(what: string): void {
-  if (aborted) throw new Error(`interrupted during ${what}`);
-  if (Date.now() > DEADLINE) throw new Error(`--timeout-minutes reached during ${what}`);
-}
-
-/** Polls `progress` until `done`; throws on Ctrl-C, the deadline, or a minute without progress. */
-async function waitUntil(what: string, progress: () => Promise<number>, done: (n: number) => boolean) {
-  let last = Number.NaN;
-  let lastChange = Date.now();
-  for (;;) {
-    const n = await progress();
-    if (done(n)) return;
-    if (n !== last) [last, lastChange] = [n, Date.now()];
-    checkpoint(what);
-    if (Date.now() - lastChange > STALL_MS) throw new Error(`no progress for 60 s on ${what} (${n})`);
-    await sleep(20);
-  }
-}
 
 // ---- patients in a Telegram chat --------------------------------------------------------------
 
@@ -207,7 +182,7 @@ class Patient {
     for (;;) {
       this.chats.pull();
       if (this.inbox.slice(from).some(done)) return;
-      checkpoint(`chat ${this.chatId} waiting for ${what}`);
+      limits.check(`chat ${this.chatId} waiting for ${what}`);
       if (Date.now() - started > REPLY_TIMEOUT_MS) {
         const last = this.inbox.at(-1)?.text?.slice(0, 120);
         throw new Error(`chat ${this.chatId} got no ${what} in 30 s; last message: ${JSON.stringify(last)}`);
@@ -498,7 +473,7 @@ async function history(redisUrl: string, redis: Redis): Promise<History> {
 
   /** Nothing due, no job waiting or running: everything the last clock move or tap caused is done. */
   const settle = (what: string) =>
-    waitUntil(
+    limits.waitUntil(
       what,
       async () => {
         const due = (await schedules.due(clock.now, BATCH)).entries.length;
@@ -511,6 +486,8 @@ async function history(redisUrl: string, redis: Redis): Promise<History> {
         return due + busy;
       },
       (n) => n === 0,
+      // The simulated clock moves a day at a time: each look costs the run its wait.
+      { pollMs: 20 },
     );
 
   const chats = new Chats(fake);
@@ -654,7 +631,7 @@ async function scale(redis: Redis, h: History, base: ScalePoint): Promise<ScaleP
     const started = Date.now();
     let batches = 0;
     for (let start = have; start < target; start += COPY_BATCH) {
-      checkpoint(`copying patients to ${fmt(target)}`);
+      limits.check(`copying patients to ${fmt(target)}`);
       const indices = Array.from({ length: Math.min(COPY_BATCH, target - start) }, (_, i) => start + i);
       const tx = redis.pipeline();
       for (const j of indices) {
@@ -789,13 +766,14 @@ async function main(): Promise<void> {
   const extraBytes = sum(perClass.filter((r) => !r.c.own).map((r) => r.bytes));
 
   // Every connection costs used_memory, so the steps are measured with this script's alone.
-  await waitUntil(
+  await limits.waitUntil(
     'the service’s connections to close',
     async () =>
       String(await redis.client('LIST'))
         .trim()
         .split('\n').length,
     (n) => n === 1,
+    { pollMs: 20 },
   );
   const base: ScalePoint = {
     patients: K,

@@ -10,6 +10,60 @@ export const say = (line: string) => process.stdout.write(`${line}\n`);
 export const perSecond = (count: number, ms: number) => (count * 1000) / ms;
 export const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits });
 
+/**
+ * A run's limits, checked wherever the benchmark waits: Ctrl-C, `--timeout-minutes`, and a wait that
+ * sees no progress for a minute, which is stuck and fails rather than waiting for the deadline.
+ */
+export class RunLimits {
+  readonly deadline: number;
+  private interrupted = false;
+
+  constructor(timeoutMinutes: number) {
+    this.deadline = Date.now() + timeoutMinutes * 60_000;
+    process.once('SIGINT', () => {
+      this.interrupted = true;
+    });
+  }
+
+  /** Why the run must stop now, if it must. */
+  stopReason(): string | undefined {
+    if (this.interrupted) return 'interrupted';
+    if (Date.now() > this.deadline) return '--timeout-minutes reached';
+    return undefined;
+  }
+
+  /** Throws, naming `what` the run was doing, when it must stop. */
+  check(what: string): void {
+    const reason = this.stopReason();
+    if (reason) throw new Error(`${reason} during ${what}`);
+  }
+
+  /** Polls `progress` every `pollMs` until `done`, reporting it every 30 s when `report` is set. */
+  async waitUntil(
+    what: string,
+    progress: () => Promise<number>,
+    done: (n: number) => boolean,
+    { pollMs = 100, report = false }: { pollMs?: number; report?: boolean } = {},
+  ): Promise<void> {
+    let last = Number.NaN;
+    let lastChange = Date.now();
+    let lastReport = Date.now();
+    for (;;) {
+      const n = await progress();
+      if (done(n)) return;
+      if (n !== last) [last, lastChange] = [n, Date.now()];
+      this.check(`${what} (${fmt(n)})`);
+      if (Date.now() - lastChange > STALL_MS) throw new Error(`no progress for 60 s on ${what} (${fmt(n)})`);
+      if (report && Date.now() - lastReport > 30_000) {
+        lastReport = Date.now();
+        process.stderr.write(`   … ${what}: ${fmt(n)}\n`);
+      }
+      await sleep(pollMs);
+    }
+  }
+}
+const STALL_MS = 60_000;
+
 const allResources: Resources[] = [];
 
 /**
