@@ -22,6 +22,7 @@ import { Outbox } from '../jobs/delivery.ts';
 import { QUEUES } from '../jobs/queues.ts';
 import { ScheduleStore } from '../jobs/schedule-store.ts';
 import { SendPacer } from '../jobs/send-pacer.ts';
+import type { OutboundMessage } from '../src/engine/events.ts';
 import type { PatientState } from '../src/engine/state.ts';
 import { loadConfig } from '../src/runtime/config.ts';
 import { type Service, startService } from '../src/runtime/service.ts';
@@ -100,7 +101,7 @@ async function service(
  * With `pacedAt`: the same bare worker, each job first waiting for its slot at that rate as the
  * delivery worker does, to tell the cost of the pace from the cost of the rest of the pipeline.
  */
-async function baseline(redisUrl: string, text: string, count: number, pacedAt?: number) {
+async function baseline(redisUrl: string, message: OutboundMessage, count: number, pacedAt?: number) {
   const res = new Resources(log);
   const fake = await fakeApi(res, {});
   // The pipeline's own HTTP client: grammY's Api through the Telegram sender.
@@ -124,7 +125,7 @@ async function baseline(redisUrl: string, text: string, count: number, pacedAt?:
   const processor = async (job: { data: { chatId: string } }) => {
     if (pacer) await pacer.slot();
     first ||= performance.now();
-    const result = await sender.send(job.data.chatId, { text });
+    const result = await sender.send(job.data.chatId, message);
     if (!result.ok) throw new Error(`baseline send failed: ${JSON.stringify(result)}`);
     last = performance.now();
     done++;
@@ -288,17 +289,17 @@ async function main(): Promise<void> {
   const { state, sample } = duePatient(now);
   if (sample.length !== MESSAGES_PER_PUSH)
     throw new Error(`the template patient gets ${sample.length} drills messages`);
-  // The baseline posts the same text as the drills message.
-  const text = sample[0]?.text ?? '';
+  // The baseline posts the very request a patient's push makes: the session with its buttons.
+  const message = sample[0] as OutboundMessage;
 
   say('\nA. baseline: bare BullMQ worker, one grammY sendMessage per job …');
-  const a = await baseline(redisUrl, text, N);
+  const a = await baseline(redisUrl, message, N);
   say(`   ${fmt(a.jobs)} jobs in ${fmt(a.ms / 1000, 1)} s = ${fmt(a.perSecond)} jobs/s; ${cpuText(a.cpu)}`);
 
   let a2: Awaited<ReturnType<typeof baseline>> | undefined;
   if (DIAGNOSE > 0) {
     say(`\nA2. the same bare worker, each job waiting for its slot at ${fmt(DELIVERY_RATE)}/s …`);
-    a2 = await baseline(redisUrl, text, DIAGNOSE, DELIVERY_RATE);
+    a2 = await baseline(redisUrl, message, DIAGNOSE, DELIVERY_RATE);
     say(
       `   ${fmt(a2.jobs)} jobs in ${fmt(a2.ms / 1000, 1)} s = ${fmt(a2.perSecond)} jobs/s; ${cpuText(a2.cpu)}`,
     );
