@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { OutboundMessage } from '../src/engine/events.ts';
 import { globEscape } from '../src/runtime/redis-glob.ts';
 import { type DeliveryJob, jobIdOf, jobIdsMatching, QUEUES, RETENTION } from './queues.ts';
-import type { SendPacer } from './send-pacer.ts';
+import type { Pace } from './send-pacer.ts';
 
 export type DeliveryResult =
   /** `messageId`: the platform's id of the message, where it has one. */
@@ -146,8 +146,8 @@ export const DELIVERY_JOB_OPTIONS = {
 export interface DeliveryWorkerOptions {
   connection: ConnectionOptions;
   prefix: string;
-  /** The platform's overall pace (Telegram: 30 messages per second), shared with direct sends. */
-  pacer: SendPacer;
+  /** Each recipient's pace (Telegram's overall one, a Slack channel's), shared with direct sends. */
+  pacing: Pacing;
   concurrency: number;
   /** How long a job stays locked by a worker that stopped answering (a killed process). */
   lockDurationMs?: number;
@@ -167,35 +167,40 @@ export interface DeliveryWorkerOptions {
  */
 const INLINE_RATE_LIMITS = 5;
 
+/** The pace a recipient's messages keep: the platform's, or their channel's on it. */
+export type Pacing = (recipient: string) => Pace;
+
 /**
- * `deliver` at the shared pace: each message waits for its slot, and a 429 moves every sender's next
- * slot past the platform's retry-after before the message tries again, up to `retries` times.
+ * `deliver` at the recipient's pace: each message waits for its slot, and a 429 moves the next slot
+ * of every sender of that pace past the platform's retry-after before the message tries again, up
+ * to `retries` times.
  */
 export function pacedDeliver(
   deliver: Deliver,
-  pacer: SendPacer,
+  pacing: Pacing,
   opts: { retries: number; log: Logger; observe?: DeliveryWorkerOptions['observe'] },
 ): Deliver {
   return async (patientId, message) => {
+    const pace = pacing(patientId);
     for (let limited = 0; ; limited++) {
-      await pacer.slot();
+      await pace.slot();
       const result = await deliver(patientId, message);
       if (result.ok || !('retryAfterMs' in result)) return result;
       opts.observe?.retried('rate_limited');
       opts.log.info({ patientId, retryAfterMs: result.retryAfterMs }, 'platform asked to retry later');
-      await pacer.pause(result.retryAfterMs);
+      await pace.pause(result.retryAfterMs);
       if (limited >= opts.retries) return result;
     }
   };
 }
 
 /**
- * The delivery worker: sends at the pace every process shares through Redis (`SendPacer`), waits
- * out a platform's retry-after for every sender, retries other failures with exponential backoff,
- * and gives up on a blocked user at once.
+ * The delivery worker: sends at the paces every process shares through Redis (`SendPacer`), waits
+ * out a platform's retry-after for every sender of the pace it concerns, retries other failures with
+ * exponential backoff, and gives up on a blocked user at once.
  */
 export function createDeliveryWorker(deliver: Deliver, opts: DeliveryWorkerOptions): Worker<DeliveryJob> {
-  const paced = pacedDeliver(deliver, opts.pacer, { ...opts, retries: INLINE_RATE_LIMITS });
+  const paced = pacedDeliver(deliver, opts.pacing, { ...opts, retries: INLINE_RATE_LIMITS });
   const worker = new Worker<DeliveryJob>(
     QUEUES.outbox,
     async (job) => {

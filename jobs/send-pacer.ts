@@ -2,17 +2,18 @@ import type { Redis } from 'ioredis';
 
 /**
  * Times are µs on Redis's clock; stored with '%.0f' because Lua's tostring keeps 14 digits only.
- * Reserves up to `ARGV[3]` consecutive free slots, none more than `horizon` µs ahead, against Redis's
- * clock: slots follow one another `interval` µs apart whichever process asks. Returns {wait µs, first
- * slot µs, slots granted}, or {-1, µs to come back after, 0} when the next free slot lies beyond the
- * horizon.
+ * Reserves up to `ARGV[3]` consecutive free slots of the pace at KEYS[1], none more than `horizon` µs
+ * ahead and none before the pause at KEYS[2] ends (KEYS[2] may be KEYS[1]), against Redis's clock:
+ * slots follow one another `interval` µs apart whichever process asks. Returns {wait µs, first slot
+ * µs, slots granted}, or {-1, µs to come back after, 0} when the next free slot lies beyond the horizon.
  */
 const RESERVE = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local interval = tonumber(ARGV[1])
 local horizon = tonumber(ARGV[2])
-local slot = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now)
+local paused = tonumber(redis.call('GET', KEYS[2]) or '0')
+local slot = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), paused, now)
 if slot - now > horizon then return {-1, slot - now - horizon, 0} end
 local granted = math.min(tonumber(ARGV[3]), math.floor((now + horizon - slot) / interval) + 1)
 local after = slot + granted * interval
@@ -47,12 +48,19 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 type PacerRedis = Redis & {
   backcoachPaceReserve(
     key: string,
+    gate: string,
     interval: number,
     horizon: number,
     wanted: number,
   ): Promise<[number, number, number]>;
   backcoachPacePause(key: string, us: number): Promise<number>;
 };
+
+/** Where a message waits for its turn: `slot` before sending, `pause` on a platform's retry-after. */
+export interface Pace {
+  slot(): Promise<number>;
+  pause(ms: number): Promise<void>;
+}
 
 /**
  * One even pace for every message to a platform, shared by all processes through Redis: a sender
@@ -61,9 +69,11 @@ type PacerRedis = Redis & {
  * sender's timer waking late does not push every later slot back: limiters that deny and let the
  * caller retry (BullMQ's among them) lose that slack on every slot, 5 % of the rate at 30/s.
  * Senders of one pacer that ask while a reservation is on its way are served by the next one, for
- * all of them at once: a fan-out's pushes do not each make a round trip for their slot.
+ * all of them at once: a fan-out's pushes do not each make a round trip for their slot. With a
+ * `gate`, a retry-after pauses the gate rather than this pace: every pace behind the same gate (a
+ * Slack workspace's channels) waits it out.
  */
-export class SendPacer {
+export class SendPacer implements Pace {
   private readonly redis: PacerRedis;
   /** Microseconds between two slots. */
   readonly interval: number;
@@ -73,17 +83,22 @@ export class SendPacer {
   private asking: { resolve(grant: Grant): void; reject(error: unknown): void }[] = [];
   private reserving = false;
 
+  /** Where a pause is kept: the gate, or the pace's own key. */
+  private readonly pauseKey: string;
+
   constructor(
     redis: Redis,
-    private readonly key: string,
+    readonly key: string,
     ratePerSecond: number,
+    opts: { gate?: string } = {},
   ) {
+    this.pauseKey = opts.gate ?? key;
     if (!(ratePerSecond > 0)) throw new Error(`SendPacer: rate must be positive, got ${ratePerSecond}`);
     // A hair slower than the rate: a request that leaves a millisecond late must not make the
     // platform, counting over a sliding second, see one more than the rate.
     this.interval = Math.ceil(1_000_000 / (ratePerSecond * 0.99));
     if (!('backcoachPaceReserve' in redis)) {
-      redis.defineCommand('backcoachPaceReserve', { numberOfKeys: 1, lua: RESERVE });
+      redis.defineCommand('backcoachPaceReserve', { numberOfKeys: 2, lua: RESERVE });
       redis.defineCommand('backcoachPacePause', { numberOfKeys: 1, lua: PAUSE });
     }
     this.redis = redis as PacerRedis;
@@ -126,6 +141,7 @@ export class SendPacer {
         try {
           const [wait, at, granted] = await this.redis.backcoachPaceReserve(
             this.key,
+            this.pauseKey,
             this.interval,
             horizon,
             senders.length,
@@ -149,12 +165,13 @@ export class SendPacer {
   }
 
   /**
-   * Nobody gets a slot for `ms` (a platform's retry-after). Senders waiting on this pacer give up
-   * the slot they hold and reserve again; slots reserved through other pacers stand (at most the
-   * 50 ms horizon of them: other processes, and a worker's second pacer for direct pushes).
+   * Nobody gets a slot for `ms` (a platform's retry-after): no sender of this pace, or of any pace
+   * behind the same gate. Senders waiting on this pacer give up the slot they hold and reserve again;
+   * slots reserved through other pacers stand (no more than the horizon of them: other processes, a
+   * worker's second pacer for direct pushes, the other channels behind a gate).
    */
   async pause(ms: number): Promise<void> {
     this.resumeAt = Math.max(this.resumeAt, Date.now() + ms);
-    await this.redis.backcoachPacePause(this.key, Math.ceil(ms * 1000));
+    await this.redis.backcoachPacePause(this.pauseKey, Math.ceil(ms * 1000));
   }
 }

@@ -4,6 +4,7 @@ import type { DeliveryResult } from '../../jobs/delivery.ts';
 import type { OutboundMessage } from '../../src/engine/events.ts';
 import type { QuestionMessages } from '../../src/runtime/question-messages.ts';
 import { keysOf } from '../../src/runtime/store.ts';
+import { slackUserOf } from './events.ts';
 import type { SlackSender } from './sender.ts';
 
 /** Channel posts (a team's digest) go to `slc:<team>:<channel>` rather than to a patient. */
@@ -43,4 +44,17 @@ export function slackDeliver(sender: SlackSender, questions: QuestionMessages, r
     }
     return sent;
   };
+}
+
+/**
+ * The Slack channel a recipient's messages go to, for its pace: a patient's DM (one per user) or a
+ * team's channel; undefined for anyone not on Slack.
+ */
+export function slackChannelOf(recipient: string): { teamId: string; channel: string } | undefined {
+  if (recipient.startsWith(SLACK_CHANNEL_PREFIX)) {
+    const [teamId, channel] = recipient.slice(SLACK_CHANNEL_PREFIX.length).split(':');
+    return teamId && channel ? { teamId, channel } : undefined;
+  }
+  const user = slackUserOf(recipient);
+  return user && { teamId: user.teamId, channel: `@${user.userId}` };
 }

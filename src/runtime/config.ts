@@ -116,6 +116,16 @@ const VARIABLES = {
     'expected a whole number of messages per second (1–100000)',
     false,
   ),
+  SLACK_RATE_PER_CHANNEL: variable(
+    z
+      .string()
+      .regex(/^\d+(\.\d+)?$/)
+      .transform(Number)
+      .pipe(z.number().min(0.1).max(100))
+      .default(1),
+    'expected messages per second to one channel (0.1–100)',
+    false,
+  ),
   DELIVERY_CONCURRENCY: variable(
     positiveInt(500).default(20),
     'expected a whole number of parallel deliveries (1–500)',
@@ -263,6 +273,8 @@ export interface Config {
   telegramWebhookSecret: string | undefined;
   telegramWebhookPort: number;
   telegramRatePerSecond: number;
+  /** Slack's pace for any one channel (a patient's DM, a team's channel). */
+  slackRatePerChannel: number;
   deliveryConcurrency: number;
   /** Worker threads that plan a fan-out's steps beside the main thread's I/O (0: none). */
   stepThreads: number;
@@ -343,6 +355,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     telegramWebhookSecret: raw.TELEGRAM_WEBHOOK_SECRET,
     telegramWebhookPort: raw.TELEGRAM_WEBHOOK_PORT,
     telegramRatePerSecond: raw.TELEGRAM_RATE_PER_SECOND,
+    slackRatePerChannel: raw.SLACK_RATE_PER_CHANNEL,
     deliveryConcurrency: raw.DELIVERY_CONCURRENCY,
     jobLockSeconds: raw.JOB_LOCK_SECONDS,
     stepThreads: raw.STEP_THREADS,

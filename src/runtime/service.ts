@@ -33,7 +33,6 @@ import { startPendingReplay, startScheduleRepair } from '../../jobs/maintenance.
 import { type DeliveryJob, jobIdOf, jobIdsMatching, QUEUES, type TimerQueueJob } from '../../jobs/queues.ts';
 import { ScheduleStore } from '../../jobs/schedule-store.ts';
 import { runScheduler, Scheduler } from '../../jobs/scheduler.ts';
-import { SendPacer } from '../../jobs/send-pacer.ts';
 import { createTimerWorker } from '../../jobs/timer-worker.ts';
 import { type Content, render } from '../content/content.ts';
 import type { OutboundMessage } from '../engine/events.ts';
@@ -43,6 +42,7 @@ import { CoachStore } from './coaches.ts';
 import type { Config } from './config.ts';
 import { Metrics } from './metrics.ts';
 import { startOpsServer } from './ops-server.ts';
+import { platformPacing } from './platform-pacing.ts';
 import { QuestionMessages } from './question-messages.ts';
 import { globEscape } from './redis-glob.ts';
 import { StepPool } from './step-pool.ts';
@@ -123,9 +123,11 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const schedules = new ScheduleStore(redis, keyPrefix);
   const timersQueue = new Queue<TimerQueueJob>(QUEUES.timers, { connection, prefix: queuePrefix });
   const outboxQueue = new Queue<DeliveryJob>(QUEUES.outbox, { connection, prefix: queuePrefix });
-  // One pace (one Redis key) for the delivery worker's messages and for pushes sent straight out.
-  const pacer = new SendPacer(redis, outboxQueue.toKey('pace'), config.telegramRatePerSecond);
-  const pushPacer = new SendPacer(pipelinedRedis, outboxQueue.toKey('pace'), config.telegramRatePerSecond);
+  // One pace per platform (Slack's per channel), in Redis, for the delivery worker's messages and
+  // for pushes sent straight out.
+  const rates = { telegram: config.telegramRatePerSecond, slackPerChannel: config.slackRatePerChannel };
+  const pacing = platformPacing(redis, outboxQueue.toKey('pace'), rates);
+  const pushPacing = platformPacing(pipelinedRedis, outboxQueue.toKey('pace'), rates);
   const token = config.telegramBotToken;
   const apiRoot = config.telegramApiRoot ? { apiRoot: config.telegramApiRoot } : {};
   const sender = token ? createTelegramSender({ token, ...apiRoot }) : undefined;
@@ -168,7 +170,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     redis,
     config.roles.includes('worker')
       ? {
-          deliver: pacedDeliver(deliverWith(new QuestionMessages(pipelinedRedis, keyPrefix)), pushPacer, {
+          deliver: pacedDeliver(deliverWith(new QuestionMessages(pipelinedRedis, keyPrefix)), pushPacing, {
             retries: 0,
             log,
             observe: deliveryObserve,
@@ -306,7 +308,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       createDeliveryWorker(deliver, {
         connection,
         prefix: queuePrefix,
-        pacer,
+        pacing,
         concurrency: config.deliveryConcurrency,
         lockDurationMs,
         log,

@@ -27,12 +27,13 @@ async function pipeline(behaviour: Parameters<typeof startFakeBotApi>[0]) {
   const queue = new Queue<DeliveryJob>(QUEUES.outbox, { connection, prefix });
   const sender = createTelegramSender({ token: '123:delivery', apiRoot: fake.apiRoot });
   const blocked: string[] = [];
+  const pacer = new SendPacer(connection, queue.toKey('pace'), 1000);
   const worker: Worker<DeliveryJob> = createDeliveryWorker(
     (patientId, message) => sender.send(patientId.slice(3), message),
     {
       connection,
       prefix,
-      pacer: new SendPacer(connection, queue.toKey('pace'), 1000),
+      pacing: () => pacer,
       concurrency: 5,
       log: pino({ level: 'silent' }),
       onBlocked: async (patientId) => {
@@ -158,10 +159,14 @@ describe('delivery', () => {
       const pacer = new SendPacer(p.connection, p.queue.toKey('pace'), 1000);
       const delivered: string[] = [];
       const outbox = new Outbox(p.queue, p.connection, {
-        deliver: pacedDeliver((id, message) => sender.send(id.slice(3), message), pacer, {
-          retries: 0,
-          log: pino({ level: 'silent' }),
-        }),
+        deliver: pacedDeliver(
+          (id, message) => sender.send(id.slice(3), message),
+          () => pacer,
+          {
+            retries: 0,
+            log: pino({ level: 'silent' }),
+          },
+        ),
         limit: pLimit(2),
         redis: p.connection,
         log: pino({ level: 'silent' }),

@@ -92,6 +92,22 @@ describe('SendPacer', () => {
     expect(await pacer.slot()).toBeGreaterThanOrEqual(before + 400_000);
   });
 
+  it('pauses every pace behind a gate, and no pace behind another', async () => {
+    const base = redisFixture.prefix();
+    const pacer = (key: string, gate: string) =>
+      new SendPacer(redisFixture.connect(), `${base}${key}`, 5, { gate: `${base}${gate}` });
+    const [a1, a2, b1] = [pacer('a1', 'a'), pacer('a2', 'a'), pacer('b1', 'b')];
+    // Two channels behind one gate keep paces of their own: both get a slot at once.
+    const [s1, s2] = await Promise.all([a1.slot(), a2.slot()]);
+    expect(Math.abs(s1 - s2)).toBeLessThan(a1.interval);
+    const before = await redisMicros();
+    await a1.pause(600);
+    // a2's next slot would come ~200 ms after its first; a1's retry-after holds it back, not b1.
+    const [a2Next, b1First] = await Promise.all([a2.slot(), b1.slot()]);
+    expect(a2Next).toBeGreaterThanOrEqual(before + 600_000);
+    expect(b1First).toBeLessThan(before + 600_000);
+  });
+
   it('refuses a rate that is not positive', () => {
     expect(() => new SendPacer(redisFixture.redis, 'x', 0)).toThrow(/rate must be positive/);
   });

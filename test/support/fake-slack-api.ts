@@ -30,6 +30,12 @@ export interface FakeSlackApiBehaviour {
   methods?: readonly string[];
   /** User ids whose account is deactivated: chat.postMessage to `D<user>` answers `account_inactive`. */
   blockedUsers?: Set<string>;
+  /**
+   * Slack's chat.postMessage limit of about one per second per channel: a post that comes sooner than
+   * three quarters of `1 / perChannelPerSecond` after the last one accepted in its channel is answered
+   * 429 (Slack allows short bursts; the slack covers a request that left a little late).
+   */
+  perChannelPerSecond?: number;
 }
 
 export interface FakeSlackApiOptions extends FakeSlackApiBehaviour {
@@ -198,6 +204,11 @@ function tzOffsetSeconds(zone: string, at: number): number {
   }
 }
 
+/** Posting to a user id lands in the app's DM with them, which Slack reports as the D channel. */
+function dmChannelOf(channel: string): string {
+  return /^[UW]/.test(channel) ? `D${channel}` : channel;
+}
+
 export async function startFakeSlackApi(opts: FakeSlackApiOptions = {}): Promise<FakeSlackApi> {
   const random = opts.random ?? Math.random;
   const tokens = opts.tokens;
@@ -213,7 +224,10 @@ export async function startFakeSlackApi(opts: FakeSlackApiOptions = {}): Promise
     failRate: opts.failRate,
     methods: opts.methods,
     blockedUsers: opts.blockedUsers,
+    perChannelPerSecond: opts.perChannelPerSecond,
   });
+  /** When each channel last had a post accepted (ms). */
+  const lastPostAt = new Map<string, number>();
 
   const stats: FakeSlackApiStats = { requests: new Map(), status429: 0, status500: 0 };
   let calls: SlackRecordedCall[] = [];
@@ -274,8 +288,7 @@ export async function startFakeSlackApi(opts: FakeSlackApiOptions = {}): Promise
       case 'chat.postMessage': {
         let channel = stringField(payload, 'channel');
         if (channel === undefined) return { ok: false, error: 'channel_not_found' };
-        // Posting to a user id lands in the app's DM with them, which Slack reports as the D channel.
-        if (/^[UW]/.test(channel)) channel = `D${channel}`;
+        channel = dmChannelOf(channel);
         const text = stringField(payload, 'text');
         const blocks = Array.isArray(payload.blocks) ? payload.blocks : undefined;
         if (text === undefined && (blocks === undefined || blocks.length === 0)) {
@@ -416,6 +429,17 @@ export async function startFakeSlackApi(opts: FakeSlackApiOptions = {}): Promise
         stats.status500++;
         return reply(res, 500, { ok: false, error: 'fatal_error' });
       }
+    }
+
+    const perChannel = behaviour.perChannelPerSecond;
+    if (perChannel !== undefined && method === 'chat.postMessage') {
+      const channel = dmChannelOf(stringField(payload, 'channel') ?? '');
+      const now = Date.now();
+      if (now - (lastPostAt.get(channel) ?? Number.NEGATIVE_INFINITY) < 750 / perChannel) {
+        stats.status429++;
+        return reply(res, 429, { ok: false, error: 'ratelimited' }, { 'retry-after': '1' });
+      }
+      lastPostAt.set(channel, now);
     }
 
     const answer = handleMethod(method, payload, token);

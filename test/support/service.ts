@@ -18,7 +18,12 @@ export async function startTestService(
   log: Logger = pino({ level: 'silent' }),
 ): Promise<{ service: Service; store: PatientStore; prefix: string }> {
   const service = await startService({
-    config: loadConfig({ TELEGRAM_RATE_PER_SECOND: '1000', REDIS_PREFIX: prefix, ...env }),
+    config: loadConfig({
+      TELEGRAM_RATE_PER_SECOND: '1000',
+      SLACK_RATE_PER_CHANNEL: '100',
+      REDIS_PREFIX: prefix,
+      ...env,
+    }),
     content: realContent(),
     redisUrl: redisFixture.url,
     log,
