@@ -129,7 +129,7 @@ export interface Sending {
 export interface DirectSending {
   /** Sends at the pace the delivery worker keeps (`pacedDeliver`), without waiting out a 429. */
   deliver: Deliver;
-  /** Direct sends in flight at once in this process. */
+  /** Direct sends in flight at once in this process (shared with the delivery worker's `limit`). */
   limit: LimitFunction;
   /** The outbox's Redis for the idempotency keys, auto-pipelined (many pushes check theirs at once). */
   redis: Redis;
@@ -149,6 +149,12 @@ export interface DeliveryWorkerOptions {
   /** Each recipient's pace (Telegram's overall one, a Slack channel's), shared with direct sends. */
   pacing: Pacing;
   concurrency: number;
+  /**
+   * Messages in flight at once, shared with the process's direct sends (`DirectSending.limit`), so
+   * both paths together send no more than it: what a killed worker can repeat. A message takes its
+   * turn before its slot, so a slot is not held while it waits.
+   */
+  limit?: LimitFunction;
   /** How long a job stays locked by a worker that stopped answering (a killed process). */
   lockDurationMs?: number;
   log: Logger;
@@ -200,7 +206,11 @@ export function pacedDeliver(
  * exponential backoff, and gives up on a blocked user at once.
  */
 export function createDeliveryWorker(deliver: Deliver, opts: DeliveryWorkerOptions): Worker<DeliveryJob> {
-  const paced = pacedDeliver(deliver, opts.pacing, { ...opts, retries: INLINE_RATE_LIMITS });
+  const pacedAlone = pacedDeliver(deliver, opts.pacing, { ...opts, retries: INLINE_RATE_LIMITS });
+  const limit = opts.limit;
+  const paced: Deliver = limit
+    ? (patientId, message) => limit(() => pacedAlone(patientId, message))
+    : pacedAlone;
   const worker = new Worker<DeliveryJob>(
     QUEUES.outbox,
     async (job) => {

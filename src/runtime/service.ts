@@ -163,8 +163,9 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     delivered: (recipient: string) => metrics.delivered.inc({ platform: Metrics.platformOf(recipient) }),
     retried: (reason: 'rate_limited' | 'error' | 'blocked' | 'rejected') => metrics.retries.inc({ reason }),
   };
-  // A worker sends pushes straight out at the shared pace, its outbox queue taking what fails; at
-  // most DELIVERY_CONCURRENCY at once, as the delivery worker, so a crash repeats no more than it.
+  // A worker sends pushes straight out at the shared pace, its outbox queue taking what fails.
+  // Direct sends and the delivery worker share DELIVERY_CONCURRENCY, so a crash repeats no more.
+  const inFlight = pLimit(config.deliveryConcurrency);
   const outbox = new Outbox(
     outboxQueue,
     redis,
@@ -176,7 +177,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
             observe: deliveryObserve,
           }),
           redis: pipelinedRedis,
-          limit: pLimit(config.deliveryConcurrency),
+          limit: inFlight,
           log,
           delivered: deliveryObserve.delivered,
         }
@@ -310,6 +311,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
         prefix: queuePrefix,
         pacing,
         concurrency: config.deliveryConcurrency,
+        limit: inFlight,
         lockDurationMs,
         log,
         observe: deliveryObserve,

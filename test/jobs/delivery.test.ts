@@ -221,6 +221,58 @@ describe('delivery', () => {
       expect(await p.pacer.slot()).toBeGreaterThanOrEqual((Number(seconds) + 2) * 1_000_000);
     });
 
+    it('shares its limit with the delivery worker: no more messages in flight than it, both paths busy', async () => {
+      fake = await startFakeBotApi({});
+      const sender = createTelegramSender({ token: '123:delivery', apiRoot: fake.apiRoot });
+      const prefix = `{${redisFixture.prefix().replace(/[^A-Za-z0-9_-]/g, '')}q}`;
+      const connection = new Redis(redisFixture.url, { maxRetriesPerRequest: null });
+      const queue = new Queue<DeliveryJob>(QUEUES.outbox, { connection, prefix });
+      let inFlight = 0;
+      let most = 0;
+      // Each message takes a little while, so both paths have many waiting at once.
+      const deliver = async (id: string, message: { text: string }) => {
+        most = Math.max(most, ++inFlight);
+        try {
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          return await sender.send(id.slice(3), message);
+        } finally {
+          inFlight--;
+        }
+      };
+      const pacer = new SendPacer(connection, queue.toKey('pace'), 1000);
+      const limit = pLimit(3);
+      const log = pino({ level: 'silent' });
+      const worker = createDeliveryWorker(deliver, {
+        connection,
+        prefix,
+        pacing: () => pacer,
+        concurrency: 10,
+        limit,
+        log,
+        onBlocked: async () => undefined,
+      });
+      closers.push(
+        () => worker.close(true),
+        () => queue.obliterate({ force: true }),
+        () => queue.close(),
+        () => connection.quit(),
+      );
+      const outbox = new Outbox(queue, connection, {
+        deliver: pacedDeliver(deliver, () => pacer, { retries: 0, log }),
+        limit,
+        redis: connection,
+        log,
+      });
+      for (let i = 0; i < 15; i++) await outbox.enqueue(`q${i}`, `tg:${300 + i}`, [{ text: `queued ${i}` }]);
+      await Promise.all(
+        Array.from({ length: 15 }, (_, i) =>
+          outbox.sendNow(`d${i}`, `tg:${400 + i}`, [{ text: `direct ${i}` }]),
+        ),
+      );
+      await vi.waitFor(() => expect(fake?.stats.delivered).toBe(30), { timeout: 20_000 });
+      expect(most).toBe(3);
+    });
+
     it('queues a message when sending throws', async () => {
       const p = await pipeline({});
       await p.worker.pause();
