@@ -34,6 +34,7 @@ import {
   benchRedis,
   commandsText,
   cpuMark,
+  cpuPerUnit,
   cpuShare,
   cpuText,
   endAll,
@@ -311,6 +312,13 @@ async function main(): Promise<void> {
   const bPatients = perSecond(b.patients, b.ms);
   say(`   ${fmt(b.messages)} messages to ${fmt(b.patients)} patients in ${fmt(b.ms / 1000, 1)} s`);
 
+  // What a patient costs against a baseline job, and so how far B could go with every core busy.
+  const aCpu = cpuPerUnit(a.cpu, a.jobs);
+  const bCpu = cpuPerUnit(b.cpu, N);
+  const bMost = (box.cpus * 1e6) / bCpu;
+  const cpuLine = `CPU per unit of work (this process, the fake Bot API in it, and redis-server; user and system): A ${fmt(aCpu)} µs per job, B ${fmt(bCpu)} µs per patient (${(bCpu / aCpu).toFixed(2)} ×); at that cost, with all ${box.cpus} cores busy, B could serve at most ${fmt(bMost)} patients/s, ${(bMost / a.perSecond).toFixed(2)} of A.`;
+  say(`   ${cpuLine}`);
+
   say(`\nC. ${LIMIT}/s limit, fake answers 429 above ${LIMIT}/s or 1/s per chat …`);
   const c = await limited(redisUrl, redis);
   say(`   ${fmt(c.delivered)} messages at ${fmt(c.rate, 2)}/s, ${c.status429} answered 429`);
@@ -365,6 +373,7 @@ async function main(): Promise<void> {
     `- B: ${fmt(b.messages)} messages, ${fmt(b.patients)} patients served, ${b.duplicates} served more than once, in ${fmt(b.ms / 1000, 1)} s from service start to the last delivery at the fake.`,
     `- B stages: every due entry scheduled at ${fmt(b.scheduledMs / 1000, 1)} s; every timer job run at ${fmt(b.timersMs / 1000, 1)} s (${fmt(perSecond(N, b.timersMs))} patients/s); largest backlog ${fmt(b.maxTimerBacklog)} timer jobs, ${fmt(b.maxOutboxBacklog)} deliveries.`,
     `- B load: ${cpuText(b.cpu)}; per patient ${commandsText(b.cpu, N)}; ${b.connections} TCP connections at the fake; Redis used ${b.memory} at the end (finished jobs are kept an hour, 10,000 at most).`,
+    `- ${cpuLine}`,
     `- C: ${fmt(c.delivered)} messages to distinct chats put straight on the outbox; a slot every ${interval(LIMIT)} µs, a ceiling of ${fmt(1e6 / interval(LIMIT), 2)}/s (${ratio(1e6 / interval(LIMIT) / LIMIT, 3)} of ${LIMIT}/s); gaps between deliveries at the fake: median ${c.medianGap} ms, longest ${c.maxGap} ms.`,
   ].join('\n');
   say(`\n${report}`);

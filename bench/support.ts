@@ -123,6 +123,7 @@ export type CpuMark = Awaited<ReturnType<typeof cpuMark>>;
 export function cpuShare(from: CpuMark, to: CpuMark) {
   const wall = (to.at - from.at) / 1000;
   return {
+    seconds: wall,
     node: (to.node - from.node) / wall,
     redis: (to.redis - from.redis) / wall,
     commands: to.commands - from.commands,
@@ -165,6 +166,9 @@ export async function deleteRunKeys(redis: Redis, runId: string): Promise<void> 
 }
 
 /** Redis commands per unit of work (an update, a patient), the most frequent by name. */
+/** CPU time (this process and redis-server, user and system) per unit of work, in µs. */
+export const cpuPerUnit = (c: CpuShare, units: number) => ((c.node + c.redis) * c.seconds * 1e6) / units;
+
 export const commandsText = (c: CpuShare, units: number) =>
   `${fmt(c.commands / units, 1)} Redis commands (${[...c.byName]
     .filter(([, calls]) => calls / units >= 0.05)
