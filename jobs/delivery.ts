@@ -1,6 +1,6 @@
 import { type ConnectionOptions, type Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { LimitFunction } from 'p-limit';
+import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import type { OutboundMessage } from '../src/engine/events.ts';
 import { globEscape } from '../src/runtime/redis-glob.ts';
@@ -129,8 +129,8 @@ export interface Sending {
 export interface DirectSending {
   /** Sends at the pace the delivery worker keeps (`pacedDeliver`), without waiting out a 429. */
   deliver: Deliver;
-  /** Direct sends in flight at once in this process (shared with the delivery worker's `limit`). */
-  limit: LimitFunction;
+  /** Direct sends' turns among the process's messages in flight (`inFlightLimit(n).direct`). */
+  limit: Limit;
   /** The outbox's Redis for the idempotency keys, auto-pipelined (many pushes check theirs at once). */
   redis: Redis;
   log: Logger;
@@ -150,11 +150,11 @@ export interface DeliveryWorkerOptions {
   pacing: Pacing;
   concurrency: number;
   /**
-   * Messages in flight at once, shared with the process's direct sends (`DirectSending.limit`), so
-   * both paths together send no more than it: what a killed worker can repeat. A message takes its
-   * turn before its slot, so a slot is not held while it waits.
+   * Queued messages' turns among the process's messages in flight (`inFlightLimit(n).queued`), shared
+   * with its direct sends, so both paths together send no more than n: what a killed worker can
+   * repeat. A message takes its turn before its slot, so a slot is not held while it waits.
    */
-  limit?: LimitFunction;
+  limit?: Limit;
   /** How long a job stays locked by a worker that stopped answering (a killed process). */
   lockDurationMs?: number;
   log: Logger;
@@ -172,6 +172,22 @@ export interface DeliveryWorkerOptions {
  * backoff: a platform that keeps refusing is better retried later than held on to.
  */
 const INLINE_RATE_LIMITS = 5;
+
+/** Runs a task when there is room for one more message in flight. */
+export type Limit = <T>(task: () => Promise<T>) => Promise<T>;
+
+/**
+ * One limit on a process's messages in flight, for both of its paths. The delivery worker's go first
+ * (replies, alerts, retries: someone may be waiting for them), before the pushes of a fan-out still
+ * waiting for their turn, which are many and which nobody is waiting for.
+ */
+export function inFlightLimit(concurrency: number): { queued: Limit; direct: Limit } {
+  const queue = new PQueue({ concurrency });
+  return {
+    queued: (task) => queue.add(task, { priority: 1 }),
+    direct: (task) => queue.add(task, { priority: 0 }),
+  };
+}
 
 /** The pace a recipient's messages keep: the platform's, or their channel's on it. */
 export type Pacing = (recipient: string) => Pace;

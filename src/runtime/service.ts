@@ -3,7 +3,6 @@ import { Queue, UnrecoverableError, type Worker } from 'bullmq';
 import type { Bot } from 'grammy';
 import { Redis } from 'ioredis';
 import type { ScheduledTask } from 'node-cron';
-import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import { type RunningSlackApp, startSlackApp } from '../../adapters/slack/app.ts';
 import { boltLogger } from '../../adapters/slack/bolt-logger.ts';
@@ -28,7 +27,13 @@ import { createTelegramSender } from '../../adapters/telegram/sender.ts';
 import { chatIdOf } from '../../adapters/telegram/updates.ts';
 import { drawingCharts } from '../../jobs/charts.ts';
 import { postCoachDigests, startCoachDigests } from '../../jobs/coach-digests.ts';
-import { createDeliveryWorker, type Deliver, Outbox, pacedDeliver } from '../../jobs/delivery.ts';
+import {
+  createDeliveryWorker,
+  type Deliver,
+  inFlightLimit,
+  Outbox,
+  pacedDeliver,
+} from '../../jobs/delivery.ts';
 import { startPendingReplay, startScheduleRepair } from '../../jobs/maintenance.ts';
 import { type DeliveryJob, jobIdOf, jobIdsMatching, QUEUES, type TimerQueueJob } from '../../jobs/queues.ts';
 import { ScheduleStore } from '../../jobs/schedule-store.ts';
@@ -164,8 +169,9 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     retried: (reason: 'rate_limited' | 'error' | 'blocked' | 'rejected') => metrics.retries.inc({ reason }),
   };
   // A worker sends pushes straight out at the shared pace, its outbox queue taking what fails.
-  // Direct sends and the delivery worker share DELIVERY_CONCURRENCY, so a crash repeats no more.
-  const inFlight = pLimit(config.deliveryConcurrency);
+  // Direct sends and the delivery worker share DELIVERY_CONCURRENCY, so a crash repeats no more;
+  // the worker's messages (replies among them) take their turn before waiting pushes.
+  const inFlight = inFlightLimit(config.deliveryConcurrency);
   const outbox = new Outbox(
     outboxQueue,
     redis,
@@ -177,7 +183,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
             observe: deliveryObserve,
           }),
           redis: pipelinedRedis,
-          limit: inFlight,
+          limit: inFlight.direct,
           log,
           delivered: deliveryObserve.delivered,
         }
@@ -311,7 +317,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
         prefix: queuePrefix,
         pacing,
         concurrency: config.deliveryConcurrency,
-        limit: inFlight,
+        limit: inFlight.queued,
         lockDurationMs,
         log,
         observe: deliveryObserve,

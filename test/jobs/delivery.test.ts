@@ -1,10 +1,9 @@
 import { Queue, type Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import pLimit from 'p-limit';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createTelegramSender } from '../../adapters/telegram/sender.ts';
-import { createDeliveryWorker, Outbox, pacedDeliver } from '../../jobs/delivery.ts';
+import { createDeliveryWorker, inFlightLimit, Outbox, pacedDeliver } from '../../jobs/delivery.ts';
 import { type DeliveryJob, QUEUES } from '../../jobs/queues.ts';
 import { SendPacer } from '../../jobs/send-pacer.ts';
 import { type FakeBotApi, startFakeBotApi } from '../support/fake-bot-api.ts';
@@ -167,7 +166,7 @@ describe('delivery', () => {
             log: pino({ level: 'silent' }),
           },
         ),
-        limit: pLimit(2),
+        limit: inFlightLimit(2).direct,
         redis: p.connection,
         log: pino({ level: 'silent' }),
         delivered: (recipient) => delivered.push(recipient),
@@ -221,33 +220,34 @@ describe('delivery', () => {
       expect(await p.pacer.slot()).toBeGreaterThanOrEqual((Number(seconds) + 2) * 1_000_000);
     });
 
-    it('shares its limit with the delivery worker: no more messages in flight than it, both paths busy', async () => {
+    /** An outbox and a delivery worker sharing one limit, each message taking a little while. */
+    async function sharing(concurrency: number) {
       fake = await startFakeBotApi({});
       const sender = createTelegramSender({ token: '123:delivery', apiRoot: fake.apiRoot });
       const prefix = `{${redisFixture.prefix().replace(/[^A-Za-z0-9_-]/g, '')}q}`;
       const connection = new Redis(redisFixture.url, { maxRetriesPerRequest: null });
       const queue = new Queue<DeliveryJob>(QUEUES.outbox, { connection, prefix });
-      let inFlight = 0;
-      let most = 0;
+      const seen = { inFlight: 0, most: 0, order: [] as string[] };
       // Each message takes a little while, so both paths have many waiting at once.
       const deliver = async (id: string, message: { text: string }) => {
-        most = Math.max(most, ++inFlight);
+        seen.most = Math.max(seen.most, ++seen.inFlight);
         try {
           await new Promise((resolve) => setTimeout(resolve, 20));
+          seen.order.push(message.text);
           return await sender.send(id.slice(3), message);
         } finally {
-          inFlight--;
+          seen.inFlight--;
         }
       };
       const pacer = new SendPacer(connection, queue.toKey('pace'), 1000);
-      const limit = pLimit(3);
+      const limit = inFlightLimit(concurrency);
       const log = pino({ level: 'silent' });
       const worker = createDeliveryWorker(deliver, {
         connection,
         prefix,
         pacing: () => pacer,
         concurrency: 10,
-        limit,
+        limit: limit.queued,
         log,
         onBlocked: async () => undefined,
       });
@@ -259,18 +259,38 @@ describe('delivery', () => {
       );
       const outbox = new Outbox(queue, connection, {
         deliver: pacedDeliver(deliver, () => pacer, { retries: 0, log }),
-        limit,
+        limit: limit.direct,
         redis: connection,
         log,
       });
+      return { outbox, seen, fake };
+    }
+
+    it('shares its limit with the delivery worker: no more messages in flight than it, both paths busy', async () => {
+      const { outbox, seen, fake } = await sharing(3);
       for (let i = 0; i < 15; i++) await outbox.enqueue(`q${i}`, `tg:${300 + i}`, [{ text: `queued ${i}` }]);
       await Promise.all(
         Array.from({ length: 15 }, (_, i) =>
           outbox.sendNow(`d${i}`, `tg:${400 + i}`, [{ text: `direct ${i}` }]),
         ),
       );
-      await vi.waitFor(() => expect(fake?.stats.delivered).toBe(30), { timeout: 20_000 });
-      expect(most).toBe(3);
+      await vi.waitFor(() => expect(fake.stats.delivered).toBe(30), { timeout: 20_000 });
+      expect(seen.most).toBe(3);
+    });
+
+    it('lets a queued message (a reply) go before the pushes still waiting for their turn', async () => {
+      const { outbox, seen, fake } = await sharing(1);
+      const pushes = Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          outbox.sendNow(`d${i}`, `tg:${500 + i}`, [{ text: `push ${i}` }]),
+        ),
+      );
+      await vi.waitFor(() => expect(seen.order.length).toBeGreaterThan(0));
+      await outbox.enqueue('reply', 'tg:600', [{ text: 'reply' }]);
+      await pushes;
+      await vi.waitFor(() => expect(fake.stats.delivered).toBe(21), { timeout: 20_000 });
+      // One push at a time, 20 ms each: the reply goes out as soon as the worker has it, not last.
+      expect(seen.order.indexOf('reply')).toBeLessThan(15);
     });
 
     it('queues a message when sending throws', async () => {
@@ -280,7 +300,7 @@ describe('delivery', () => {
         deliver: async () => {
           throw new Error('connection reset');
         },
-        limit: pLimit(1),
+        limit: inFlightLimit(1).direct,
         redis: p.connection,
         log: pino({ level: 'silent' }),
       });
