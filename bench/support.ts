@@ -165,10 +165,10 @@ export async function deleteRunKeys(redis: Redis, runId: string): Promise<void> 
   }
 }
 
-/** Redis commands per unit of work (an update, a patient), the most frequent by name. */
 /** CPU time (this process and redis-server, user and system) per unit of work, in µs. */
 export const cpuPerUnit = (c: CpuShare, units: number) => ((c.node + c.redis) * c.seconds * 1e6) / units;
 
+/** Redis commands per unit of work (an update, a patient), the most frequent by name. */
 export const commandsText = (c: CpuShare, units: number) =>
   `${fmt(c.commands / units, 1)} Redis commands (${[...c.byName]
     .filter(([, calls]) => calls / units >= 0.05)

@@ -18,7 +18,12 @@ afterAll(async () => {
 });
 
 afterEach(() => {
-  fake.setBehaviour({ rateLimited: undefined, failRate: undefined, blockedUsers: undefined });
+  fake.setBehaviour({
+    rateLimited: undefined,
+    failRate: undefined,
+    blockedUsers: undefined,
+    perChannelPerSecond: undefined,
+  });
   fake.resetStats();
 });
 
@@ -95,6 +100,22 @@ describe('fake Slack Web API through the real WebClient', () => {
     expect(fake.calls('chat.postMessage')).toHaveLength(0);
     // Methods outside the fault list are not limited.
     await expect(client(TOKEN_A).auth.test()).resolves.toMatchObject({ ok: true });
+  });
+
+  it('answers 429 to a second post in a channel within its per-channel second, not in another channel', async () => {
+    fake.setBehaviour({ perChannelPerSecond: 1 });
+    const slack = client(TOKEN_A);
+    await slack.chat.postMessage({ channel: 'U7', text: 'one' });
+    // U7 and its DM channel DU7 are the same channel.
+    await expect(slack.chat.postMessage({ channel: 'DU7', text: 'two' })).rejects.toMatchObject({
+      code: 'slack_webapi_rate_limited_error',
+      retryAfter: 1,
+    });
+    await expect(slack.chat.postMessage({ channel: 'C1', text: 'elsewhere' })).resolves.toMatchObject({
+      ok: true,
+    });
+    expect(fake.stats.status429).toBe(1);
+    expect(fake.calls('chat.postMessage').map((c) => c.payload.text)).toEqual(['one', 'elsewhere']);
   });
 
   it('answers 500 at the fail rate', async () => {
