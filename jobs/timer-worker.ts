@@ -56,6 +56,8 @@ export function createTimerWorker(
       stalledInterval: opts.lockDurationMs ?? 30_000,
     },
   );
-  worker.on('closed', () => void queue.close());
+  worker.on('closed', () => {
+    queue.close().catch((error: unknown) => opts.log.warn({ err: error }, 'closing the timers queue failed'));
+  });
   return worker;
 }

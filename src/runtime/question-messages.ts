@@ -19,11 +19,6 @@ end
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 `;
 
-/**
- * Which platform messages (Telegram message ids, Slack timestamps) carry the buttons of which question, per patient, so the message can be
- * closed (its buttons removed) once the question is answered, even when it was answered by typing.
- * Kept under the patient's own keys, so `/delete` removes it with everything else.
- */
 type QuestionsRedis = Redis & {
   backcoachRememberQuestion(
     key: string,
@@ -34,6 +29,11 @@ type QuestionsRedis = Redis & {
   ): Promise<void>;
 };
 
+/**
+ * Which platform messages (Telegram message ids, Slack timestamps) carry the buttons of which question, per patient, so the message can be
+ * closed (its buttons removed) once the question is answered, even when it was answered by typing.
+ * Kept under the patient's own keys, so `/delete` removes it with everything else.
+ */
 export class QuestionMessages {
   private readonly redis: QuestionsRedis;
 

@@ -77,7 +77,7 @@ export interface ServiceOptions {
   tickMs?: number;
 }
 
-/** Timer jobs each run one engine step; the store takes turns per connection, so more buys little. */
+/** Timer jobs at once: each a batch of up to 50 steps in one transaction (see BATCH_CONNECTIONS). */
 const TIMER_CONCURRENCY = 10;
 
 /** Connections for timer batches' transactions, so that several are planned at once. */

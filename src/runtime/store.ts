@@ -324,9 +324,10 @@ export class PatientStore {
     let execSent = false;
     try {
       const read = redis.pipeline();
-      for (const [i, k] of keys.entries()) {
+      for (const [i, { event }] of items.entries()) {
+        const k = keys[i] as PatientKeys;
         read.getBuffer(k.state);
-        read.zscore(k.seen, (items[i] as { event: InboundEvent }).event.id);
+        read.zscore(k.seen, event.id);
       }
       const replies = (await read.exec()) ?? [];
       const inputs: PlanInput[] = [];
@@ -350,13 +351,7 @@ export class PatientStore {
       for (const [j, i] of planned.entries()) {
         const plan = plans[j];
         if (!plan) continue;
-        writePlan(
-          tx,
-          keys[i] as PatientKeys,
-          plan.write,
-          (items[i] as { event: InboundEvent }).event.id,
-          now,
-        );
+        writePlan(tx, keys[i] as PatientKeys, plan.write, (inputs[j] as PlanInput).event.id, now);
         results[i] = plan.result;
       }
       if (closesOf(redis) !== closesBefore || redis.status !== 'ready') return null;
