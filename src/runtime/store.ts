@@ -12,6 +12,7 @@ import {
   seenIdOf,
 } from './record-codec.ts';
 import { globEscape } from './redis-glob.ts';
+import { commitBatch, type RecordWrite, readBatch, settleBatch, withBatchScripts } from './store-batch.ts';
 
 export const DEFAULT_PREFIX = 'bc:';
 /**
@@ -243,7 +244,10 @@ export class PatientStore {
     }
     this.maxAttempts = opts.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
     this.batchConnections = opts.batchConnections?.length ? opts.batchConnections : [redis];
-    for (const connection of new Set([redis, ...this.batchConnections])) closesOf(connection);
+    for (const connection of new Set([redis, ...this.batchConnections])) {
+      closesOf(connection);
+      withBatchScripts(connection);
+    }
   }
 
   keysOf(patientId: string): PatientKeys {
@@ -323,24 +327,21 @@ export class PatientStore {
     await redis.watch(...keys.flatMap((k) => [k.state, k.seen]));
     let execSent = false;
     try {
-      const read = redis.pipeline();
-      for (const [i, { event }] of items.entries()) {
-        const k = keys[i] as PatientKeys;
-        read.getBuffer(k.state);
-        read.zscore(k.seen, event.id);
-      }
-      const replies = (await read.exec()) ?? [];
+      const reads = await readBatch(
+        redis,
+        items.map(({ event }, i) => ({ ...pick(keys[i] as PatientKeys), eventId: event.id })),
+      );
       const inputs: PlanInput[] = [];
       const planned: number[] = [];
       for (const [i, item] of items.entries()) {
-        const [stateError, raw] = replies[2 * i] ?? [];
-        const [seenError, seenAt] = replies[2 * i + 1] ?? [];
-        if (stateError || seenError) continue;
+        const read = reads[i];
+        // A read that failed leaves the event to `apply`, which reports the error.
+        if (!read || 'error' in read) continue;
         planned.push(i);
         inputs.push({
           key: (keys[i] as PatientKeys).state,
-          raw: raw as Buffer | null,
-          seenAt: seenAt as string | null,
+          raw: read.raw,
+          seenAt: read.seenAt,
           event: item.event,
           now,
         });
@@ -348,12 +349,28 @@ export class PatientStore {
       const plans = await planMany(inputs);
       const tx = redis.multi();
       const results: (ApplyResult | null)[] = items.map(() => null);
+      const records: RecordWrite[] = [];
       for (const [j, i] of planned.entries()) {
         const plan = plans[j];
         if (!plan) continue;
-        writePlan(tx, keys[i] as PatientKeys, plan.write, (inputs[j] as PlanInput).event.id, now);
+        const k = keys[i] as PatientKeys;
+        const eventId = (inputs[j] as PlanInput).event.id;
+        const { write } = plan;
+        // The usual write (a new record) goes with the others in one command; the rest one by one.
+        if (write.kind === 'record') {
+          records.push({
+            state: k.state,
+            pending: k.pending,
+            seen: k.seen,
+            record: asBuffer(write.record),
+            eventId,
+            pendingEntry: write.pending && asBuffer(write.pending),
+            expireSeen: write.expireSeen,
+          });
+        } else writePlan(tx, k, write, eventId, now);
         results[i] = plan.result;
       }
+      commitBatch(tx, records, SEEN_WINDOW_MS);
       if (closesOf(redis) !== closesBefore || redis.status !== 'ready') return null;
       execSent = true;
       const committed = await tx.exec();
@@ -412,9 +429,10 @@ export class PatientStore {
   /** `settle` for many events at once, in one round trip. */
   async settleMany(events: readonly { patientId: string; eventId: string }[]): Promise<void> {
     if (events.length === 0) return;
-    const tx = this.redis.pipeline();
-    for (const { patientId, eventId } of events) tx.hdel(this.keysOf(patientId).pending, eventId);
-    for (const [error] of (await tx.exec()) ?? []) if (error) throw error;
+    await settleBatch(
+      this.redis,
+      events.map(({ patientId, eventId }) => ({ key: this.keysOf(patientId).pending, field: eventId })),
+    );
   }
 
   /** Events whose effects were committed but not confirmed performed (a crash in between). */
@@ -497,6 +515,8 @@ export class PatientStore {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+const pick = ({ state, seen }: PatientKeys) => ({ state, seen });
 
 /**
  * What a step makes of the stored record: its result and the writes that commit it, or null when

@@ -444,6 +444,66 @@ describe('PatientStore.applyMany', () => {
     expect((await store.load('tg:2002'))?.days).toHaveLength(1);
   });
 
+  it('reads, commits and settles a batch in one command each, however many patients it has', async () => {
+    const prefix = fixture.prefix();
+    const connection = fixture.connect();
+    const store = new PatientStore(connection, { prefix });
+    const commands = vi.spyOn(connection, 'sendCommand');
+    const batch = async (count: number, from: number) => {
+      const patients = Array.from({ length: count }, (_, i) => `tg:${from + i}`);
+      commands.mockClear();
+      const results = await store.applyMany(
+        patients.map((id) => ({
+          event: textEvent(`e-${id}`, id),
+          step: addDay({ date: '2024-01-02' }, [sendEffect], id),
+        })),
+        NOW,
+      );
+      expect(results.every((r) => r.status === 'fulfilled')).toBe(true);
+      const applied = commands.mock.calls.map(([command]) => command.name);
+      commands.mockClear();
+      await store.settleMany(patients.map((id) => ({ patientId: id, eventId: `e-${id}` })));
+      const settled = commands.mock.calls.length;
+      for (const id of patients) {
+        expect((await store.load(id))?.days.map((d) => d.date)).toEqual(['2024-01-02']);
+        expect(await store.unsettled(id)).toEqual([]);
+      }
+      return { applied, settled };
+    };
+    await batch(2, 2900); // a script's first use on a connection sends it whole (EVAL)
+    const three = await batch(3, 3000);
+    const thirty = await batch(30, 3100);
+    expect(thirty).toEqual(three);
+    expect(three.settled).toBe(1);
+    // WATCH, the read, MULTI, the commit, EXEC.
+    expect(thirty.applied).toEqual(['watch', 'evalsha', 'multi', 'evalsha', 'exec']);
+    commands.mockRestore();
+  });
+
+  it('honours in a batch the ids an earlier version kept in a set of their own, and ages the set out', async () => {
+    const prefix = fixture.prefix();
+    const keys = keysOf('tg:2001', prefix);
+    await fixture.redis.set(keys.state, JSON.stringify(newPatient('tg:2001', 'en', NOW)));
+    await fixture.redis.zadd(keys.seen, NOW - 1000, 'old-update');
+    const store = new PatientStore(fixture.connect(), { prefix });
+    const step = (id: string) => addDay({ date: '2024-03-02' }, [], id);
+    const results = await store.applyMany(
+      [
+        { event: textEvent('old-update', 'tg:2001'), step: step('tg:2001') },
+        { event: textEvent('old-update', 'tg:2002'), step: step('tg:2002') },
+      ],
+      NOW,
+    );
+    expect(fulfilled(results).map((r) => typeof r !== 'string' && r.duplicate)).toEqual([true, false]);
+    expect(await fixture.redis.pttl(keys.seen)).toBe(-1);
+    await store.applyMany(
+      ['tg:2001', 'tg:2002'].map((id) => ({ event: textEvent('new-update', id), step: step(id) })),
+      NOW,
+    );
+    expect((await store.load('tg:2001'))?.days.map((d) => d.date)).toEqual(['2024-03-02']);
+    expect(await fixture.redis.pttl(keys.seen)).toBeGreaterThan(SEEN_WINDOW_MS - 60_000);
+  });
+
   it('takes the events one by one when another writer got in first, losing no update', async () => {
     const { prefix, racer } = racedOnce('tg:2002');
     const store = new PatientStore(racer, { prefix });
