@@ -50,6 +50,8 @@ export class TerminalChat {
       for (const message of messages) this.print(message);
     },
     alertCoach: async ({ alert, text }) => this.write(`\n[coach alert: ${alert}] ${text}\n`),
+    // The terminal chat has no coaches; the code stays in the state, as on a platform without them.
+    joinCoach: async () => {},
     schedule: async (patientId, schedule) => this.timers.set(patientId, schedule),
     wakeAt: async (patientId, at, timer) => this.timers.wakeAt(patientId, at, timer),
     deliverExport: async (patientId, data) => {

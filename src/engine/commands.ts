@@ -37,6 +37,7 @@ export function runCommand(turn: Turn, command: string, args: string): void {
       if (code && COACH_CODE.test(code)) {
         state.coachCode = code;
         turn.audit('status', { joinedCoachCode: code });
+        turn.effects.push({ type: 'join_coach', code });
       }
       if (state.status === 'new' || state.status === 'declined') {
         if (state.status === 'new' && !turn.localeKnown)

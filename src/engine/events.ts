@@ -130,6 +130,8 @@ export type Effect =
   | { type: 'schedule'; schedule: Schedule | null }
   /** A one-off timer (snooze). */
   | { type: 'wake_at'; at: number; timer: Timer }
+  /** The patient used a coach's invite code: they go on that coach's roster. */
+  | { type: 'join_coach'; code: string }
   /** Send the patient all their data (the shell reads every key). */
   | { type: 'export' }
   /** Remove every key, schedule and queued job of the patient. */

@@ -36,6 +36,8 @@ export interface EffectPorts {
     },
     key: string,
   ): Promise<void>;
+  /** The patient used a coach's invite code: put them on that coach's roster (once). */
+  joinCoach(patientId: string, code: string): Promise<void>;
   schedule(patientId: string, schedule: Schedule | null): Promise<void>;
   wakeAt(patientId: string, at: number, timer: Timer): Promise<void>;
   deliverExport(patientId: string, data: PatientExport): Promise<void>;
@@ -44,8 +46,12 @@ export interface EffectPorts {
    * messages, roster entries). `keep` is the idempotency key of this step's own messages.
    */
   forget?(patientId: string, keep: string | undefined): Promise<void>;
-  /** After a step that changed the patient (a platform's home screen follows their state). */
-  stepped?(patientId: string, state: PatientState | null): Promise<void>;
+  /**
+   * After a step that changed the patient (a platform's home screen follows their state). `state`
+   * reads the new state: a fan-out's steps are planned on another thread, which leaves it in the
+   * record, so only a hook that needs it pays for reading it.
+   */
+  stepped?(patientId: string, state: () => PatientState | null): Promise<void>;
 }
 
 /** A replayed schedule effect may be older than the patient's current schedule: sync to the state. */
@@ -183,19 +189,26 @@ export class CoachRuntime {
       'event',
     );
     this.opts.observe?.(event.kind, result.duplicate);
-    const after = result.state;
-    const effects = result.duplicate ? syncedToState(result.effects, after) : result.effects;
+    // Read when needed only (see `stepped`).
+    const after = () => result.state;
+    const effects = result.duplicate ? syncedToState(result.effects, after()) : result.effects;
     await this.performAll(event, effects, after, { sending, fresh: !result.duplicate, settle });
     if (!result.duplicate && this.ports.stepped) {
       // Cosmetic and already committed: a failure is reported, and the step stands.
-      await this.ports.stepped(event.patientId, result.state).catch((error: unknown) => {
+      await this.ports.stepped(event.patientId, after).catch((error: unknown) => {
         this.log.error(
           { err: error, eventId: event.id, patientId: event.patientId },
           'after-step hook failed',
         );
       });
     }
-    return { duplicate: result.duplicate, state: result.state, effects };
+    return {
+      duplicate: result.duplicate,
+      get state() {
+        return result.state;
+      },
+      effects,
+    };
   }
 
   /**
@@ -206,7 +219,7 @@ export class CoachRuntime {
     const pending = await this.store.pendingEffects(patientId, eventId);
     if (pending === null) return false;
     const state = await this.store.load(patientId);
-    await this.performAll({ id: eventId, patientId }, syncedToState(pending, state), state, {
+    await this.performAll({ id: eventId, patientId }, syncedToState(pending, state), () => state, {
       sending: 'queue',
       fresh: false,
       settle: this.settle,
@@ -221,7 +234,7 @@ export class CoachRuntime {
   private async performAll(
     event: { id: string; patientId: string },
     effects: readonly Effect[],
-    after: PatientState | null,
+    after: () => PatientState | null,
     { sending, fresh, settle }: { sending: Sending; fresh: boolean; settle: Settle },
   ): Promise<void> {
     const send = (sending === 'now' && this.ports.sendNow) || this.ports.send;
@@ -243,20 +256,23 @@ export class CoachRuntime {
       }
     }
     // Last, once the goodbye is queued: what lives outside the patient's keys goes too.
-    if (effects.some((e) => e.type === 'delete')) await this.ports.forget?.(event.patientId, sendKey);
+    const deleted = effects.some((e) => e.type === 'delete');
+    if (deleted) await this.ports.forget?.(event.patientId, sendKey);
     // Until here a crash leaves the effects pending in the store; a redelivery or the sweep replays
-    // them, and the idempotency keys make the replay a no-op where they already happened.
-    if (effects.length > 0 && after !== null) await settle(event.patientId, event.id);
+    // them, and the idempotency keys make the replay a no-op where they already happened. A deletion
+    // took the pending entries with every other key.
+    if (effects.length > 0 && !deleted) await settle(event.patientId, event.id);
   }
 
   private async perform(
     patientId: string,
     effect: Exclude<Effect, { type: 'send' }>,
-    state: PatientState | null,
+    after: () => PatientState | null,
     key: string,
   ) {
     switch (effect.type) {
-      case 'alert_coach':
+      case 'alert_coach': {
+        const state = after();
         return this.ports.alertCoach(
           {
             patientId,
@@ -266,6 +282,9 @@ export class CoachRuntime {
           },
           key,
         );
+      }
+      case 'join_coach':
+        return this.ports.joinCoach(patientId, effect.code);
       case 'schedule':
         return this.ports.schedule(patientId, effect.schedule);
       case 'wake_at':

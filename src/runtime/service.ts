@@ -200,6 +200,12 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const ports: EffectPorts = {
     send: (patientId, messages, key, fresh) => outbox.enqueue(key, patientId, messages, { fresh }),
     sendNow: (patientId, messages, key, fresh) => outbox.sendNow(key, patientId, messages, { fresh }),
+    joinCoach: async (patientId, code) => {
+      // A patient who used a coach's code is on that coach's roster from then on.
+      const coachId = await coaches.coachOfCode(code);
+      if (coachId) await coaches.addToRoster(coachId, patientId);
+      else log.info({ patientId }, 'a coach code that no configured coach has');
+    },
     schedule: (patientId, schedule) => schedules.set(patientId, schedule, clock()),
     wakeAt: (patientId, at, timer) => schedules.wakeAt(patientId, at, timer),
     alertCoach: async ({ patientId, coachCode, alert, text }, key) => {
@@ -216,12 +222,9 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       ]);
     },
     stepped: async (patientId, state) => {
-      // A patient who used a coach's code is on that coach's roster from then on.
-      const coachId = await coaches.coachOfCode(state?.coachCode);
-      if (coachId) await coaches.addToRoster(coachId, patientId);
       // Slack's App Home shows the patient's state, so it follows every step.
       if (!slack || slackUserOf(patientId) === undefined) return;
-      await slack.publishHome(patientId, homeViewOf(state, clock(), content, config.defaultLocale));
+      await slack.publishHome(patientId, homeViewOf(state(), clock(), content, config.defaultLocale));
     },
     forget: async (patientId, keep) => {
       await outbox.forget(patientId, keep);

@@ -78,11 +78,12 @@ const OUTWARD: ReadonlySet<Effect['type']> = new Set([
   'alert_coach',
   'schedule',
   'wake_at',
+  'join_coach',
   'export',
 ]);
 const pendingEffectsSchema = z.array(
   z.looseObject({
-    type: z.enum(['send', 'alert_coach', 'audit', 'schedule', 'wake_at', 'export', 'delete']),
+    type: z.enum(['send', 'alert_coach', 'audit', 'schedule', 'wake_at', 'join_coach', 'export', 'delete']),
   }),
 );
 /** An event's pending effects with when they were committed; earlier versions stored the bare list. */
@@ -559,6 +560,11 @@ export function planStep(input: PlanInput, step: Step): Plan | null {
       pending,
     },
   };
+}
+
+/** The state a record written by `planStep` holds (read and checked as every read is). */
+export function stateOfRecord(key: string, record: Uint8Array, patientId: string): PatientState {
+  return readRecord(key, asBuffer(record), patientId).state;
 }
 
 /** `planStep`, null where it throws: `apply` on its own then reports the error, naming the key. */

@@ -19,6 +19,15 @@ describe('onboarding', () => {
     expect(p.lastText()).toContain('08:00');
   });
 
+  it('keeps a coach code and asks the shell to put the patient on that coach’s roster', () => {
+    const p = patient();
+    expect(p.command('start', 'COACH-7')).toContainEqual({ type: 'join_coach', code: 'COACH-7' });
+    expect(p.state?.coachCode).toBe('COACH-7');
+    // No code, or one that cannot be a code: nobody to join.
+    expect(p.command('start').filter((e) => e.type === 'join_coach')).toEqual([]);
+    expect(p.command('start', 'no such code!').filter((e) => e.type === 'join_coach')).toEqual([]);
+  });
+
   it('asks for consent first and stores nothing but the refusal when refused', () => {
     const p = patient();
     p.command('start');

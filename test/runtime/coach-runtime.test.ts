@@ -104,6 +104,17 @@ describe('the coach runtime on a real Redis store', () => {
     expect(audit.map((a) => a.kind)).toContain('red_flag');
   });
 
+  it('puts a patient who used a coach code on that coach’s roster once, when they use it', async () => {
+    const p = remotePatient();
+    await p.send({ kind: 'command', command: 'start', args: 'COACH-1' });
+    expect(p.ports.joins).toEqual([{ patientId: p.patientId, code: 'COACH-1' }]);
+    // Performed, so settled: nothing is left to replay.
+    expect(await p.store.unsettled(p.patientId)).toEqual([]);
+    await p.tap('yes');
+    await p.send({ kind: 'command', command: 'start', args: '' });
+    expect(p.ports.joins).toHaveLength(1);
+  });
+
   it('regresses the trained ladders after a setback, with the reason stored and said', async () => {
     const p = remotePatient();
     await p.onboard();

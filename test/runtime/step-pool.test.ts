@@ -52,6 +52,9 @@ describe('StepPool', () => {
     expect(comparable(there)).toEqual(comparable(here));
     // The push, with its session, was made on the thread.
     expect(there[0]?.result.effects.some((effect) => effect.type === 'send')).toBe(true);
+    // The new state came back in the record alone, and is read from it when asked for.
+    expect(Object.getOwnPropertyDescriptor(there[0]?.result, 'state')?.get).toBeTypeOf('function');
+    expect(there[0]?.result.state).toEqual(here[0]?.result.state);
   });
 
   it('has no plan for an event seen before or a record that does not read, as the store has none', async () => {

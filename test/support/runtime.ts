@@ -14,6 +14,7 @@ export class RecordingPorts implements EffectPorts {
   /** Makes the next `failSends` sends throw, as a crash or an unreachable queue would. */
   failSends = 0;
   alerts: Parameters<EffectPorts['alertCoach']>[0][] = [];
+  joins: { patientId: string; code: string }[] = [];
   schedules: { patientId: string; schedule: PatientSchedule | null }[] = [];
   wakes: { patientId: string; at: number; timer: Timer }[] = [];
   exports: { patientId: string; data: PatientExport }[] = [];
@@ -33,6 +34,9 @@ export class RecordingPorts implements EffectPorts {
   };
   alertCoach = async (alert: Parameters<EffectPorts['alertCoach']>[0]) => {
     this.alerts.push(alert);
+  };
+  joinCoach = async (patientId: string, code: string) => {
+    this.joins.push({ patientId, code });
   };
   schedule = async (patientId: string, schedule: PatientSchedule | null) => {
     this.schedules.push({ patientId, schedule });
