@@ -34,8 +34,9 @@ describe('SendPacer', () => {
     for (let i = 1; i < sorted.length; i++) {
       expect((sorted[i] as number) - (sorted[i - 1] as number)).toBeGreaterThanOrEqual(a.interval);
     }
-    // A hair slower than the rate, so a late request cannot make a sliding second count one more.
-    expect(a.interval).toBeGreaterThan(1_000_000 / 200);
+    // 2 % slower than the rate: a sliding second still counts no more than the rate when one of its
+    // requests left up to 20 ms late (a pause of the sender's process).
+    expect(a.interval).toBeGreaterThanOrEqual(1_000_000 / (200 * 0.98));
     expect(a.interval).toBeLessThan(1_000_000 / 195);
   });
 
