@@ -203,6 +203,19 @@ async function pipeline(redisUrl: string, redis: Redis, now: number, state: Pati
     { report: true },
   );
   const cpu = cpuShare(before, await cpuMark(redis));
+  // A timer job ends after its pushes, so the last ones can still be finishing at the last delivery.
+  if (!timersAt) {
+    await limits.waitUntil(
+      'timer jobs finished',
+      async () => {
+        const t = await timers.getJobCounts('waiting', 'active', 'delayed');
+        return (t.waiting ?? 0) + (t.active ?? 0) + (t.delayed ?? 0);
+      },
+      (left) => left === 0,
+      { pollMs: 10 },
+    );
+    timersAt = performance.now();
+  }
   const memory = /used_memory_human:(\S+)/.exec(await redis.info('memory'))?.[1] ?? '?';
   const ms = (fake.stats.lastDeliveryAt ?? Date.now()) - tEpoch;
   const perChat = [...fake.stats.deliveredPerChat.values()];
