@@ -89,7 +89,10 @@ export interface RecordWrite {
   expireSeen: boolean;
 }
 
-/** Queues many patients' record writes on a transaction, as one command. */
+/**
+ * Queues many patients' record writes on a transaction, as one command. The transaction's connection
+ * must have been through `withBatchScripts` before it was made.
+ */
 export function commitBatch(tx: ChainableCommander, writes: readonly RecordWrite[], seenWindowMs: number) {
   if (writes.length === 0) return;
   const keys = writes.flatMap((w) => [w.state, w.pending, w.seen]);
