@@ -330,7 +330,7 @@ export class PatientStore {
     try {
       const reads = await readBatch(
         redis,
-        items.map(({ event }, i) => ({ ...pick(keys[i] as PatientKeys), eventId: event.id })),
+        items.map(({ event }, i) => ({ ...(keys[i] as PatientKeys), eventId: event.id })),
       );
       const inputs: PlanInput[] = [];
       const planned: number[] = [];
@@ -358,17 +358,8 @@ export class PatientStore {
         const eventId = (inputs[j] as PlanInput).event.id;
         const { write } = plan;
         // The usual write (a new record) goes with the others in one command; the rest one by one.
-        if (write.kind === 'record') {
-          records.push({
-            state: k.state,
-            pending: k.pending,
-            seen: k.seen,
-            record: asBuffer(write.record),
-            eventId,
-            pendingEntry: write.pending && asBuffer(write.pending),
-            expireSeen: write.expireSeen,
-          });
-        } else writePlan(tx, k, write, eventId, now);
+        if (write.kind === 'record') records.push(recordWrite(k, write, eventId));
+        else writePlan(tx, k, write, eventId, now);
         results[i] = plan.result;
       }
       commitBatch(tx, records, SEEN_WINDOW_MS);
@@ -517,8 +508,6 @@ export class PatientStore {
 
 const EMPTY = Buffer.alloc(0);
 
-const pick = ({ state, seen }: PatientKeys) => ({ state, seen });
-
 /**
  * What a step makes of the stored record: its result and the writes that commit it, or null when
  * the event was processed before. Pure, so it can run in a worker thread (`StepPool`).
@@ -580,6 +569,23 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+/** A new record with its pending entry, as `commitBatch` writes it. */
+function recordWrite(
+  keys: PatientKeys,
+  write: Extract<StoreWrite, { kind: 'record' }>,
+  eventId: string,
+): RecordWrite {
+  return {
+    state: keys.state,
+    pending: keys.pending,
+    seen: keys.seen,
+    record: asBuffer(write.record),
+    eventId,
+    pendingEntry: write.pending && asBuffer(write.pending),
+    expireSeen: write.expireSeen,
+  };
+}
+
 /** Queues a plan's writes on a transaction. */
 function writePlan(
   tx: ChainableCommander,
@@ -595,9 +601,9 @@ function writePlan(
       tx.del(...Object.values(keys));
       return;
     case 'record':
-      tx.set(keys.state, asBuffer(write.record));
-      if (write.expireSeen) tx.pexpire(keys.seen, SEEN_WINDOW_MS);
-      break;
+      // One way to write a record, whether one patient's or a batch's.
+      commitBatch(tx, [recordWrite(keys, write, eventId)], SEEN_WINDOW_MS);
+      return;
     case 'cleared':
       // No record left to carry them: the id and any entries go to keys that outlive the state.
       tx.del(keys.state);
@@ -605,9 +611,9 @@ function writePlan(
       tx.zadd(keys.seen, now, eventId);
       tx.zremrangebyscore(keys.seen, '-inf', now - SEEN_WINDOW_MS);
       tx.zremrangebyrank(keys.seen, 0, -(SEEN_LIMIT + 1));
-      break;
+      if (write.pending !== null) tx.hset(keys.pending, eventId, asBuffer(write.pending));
+      return;
   }
-  if (write.pending !== null) tx.hset(keys.pending, eventId, asBuffer(write.pending));
 }
 
 /** The ids to keep with the record: this event's and those within the window, the newest at most. */
