@@ -77,8 +77,15 @@ export interface ServiceOptions {
   tickMs?: number;
 }
 
-/** Timer jobs at once: each a batch of up to 50 steps in one transaction (see BATCH_CONNECTIONS). */
-const TIMER_CONCURRENCY = 10;
+/**
+ * Timer jobs a worker runs at once, each a batch of up to 50 steps in one transaction: one being
+ * planned on each step thread, one at its Redis round trips and one sending. More only wait, and
+ * while they wait their messages outlive the young generation's collections and are copied, which
+ * cost a fan-out 3 to 5 % of its pace against 10 at once (docs/PERFORMANCE.md).
+ */
+export function timerBatchesAtOnce(stepThreads: number): number {
+  return stepThreads + 2;
+}
 
 /** Connections for timer batches' transactions, so that several are planned at once. */
 const BATCH_CONNECTIONS = 4;
@@ -309,7 +316,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       createTimerWorker(runtime, {
         connection,
         prefix: queuePrefix,
-        concurrency: TIMER_CONCURRENCY,
+        concurrency: timerBatchesAtOnce(config.stepThreads),
         lockDurationMs,
         observeLag: (seconds) => metrics.timerLag.observe(seconds),
         clock,

@@ -2,7 +2,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { InboundEvent } from '../../src/engine/events.ts';
 import { loadConfig } from '../../src/runtime/config.ts';
-import { type Service, startService } from '../../src/runtime/service.ts';
+import { type Service, startService, timerBatchesAtOnce } from '../../src/runtime/service.ts';
 import { PatientStore } from '../../src/runtime/store.ts';
 import { nextWallTime } from '../../src/time/local.ts';
 import { realContent } from '../support/content.ts';
@@ -96,5 +96,11 @@ describe('the service: schedules, timer and delivery workers, the real grammY cl
     await tap('snooze');
     now += 3600_000 + 1000;
     await vi.waitFor(() => expect(sessionsSent().length).toBe(before + 1), { timeout: 10_000 });
+  });
+});
+
+describe('timer batches at once', () => {
+  it('are one per step thread and two more: one at Redis, one sending', () => {
+    expect([0, 1, 3].map(timerBatchesAtOnce)).toEqual([2, 3, 5]);
   });
 });
