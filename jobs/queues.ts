@@ -60,9 +60,25 @@ export const RETENTION: JobsOptions = {
   removeOnFail: { age: 7 * 24 * 3600 },
 };
 
+/** How often, and after how long, a job that failed is tried again (BullMQ's job options). */
+export interface Retries {
+  attempts: number;
+  backoff: { type: 'exponential'; delay: number };
+}
+
+/**
+ * A timer job that failed (Redis did not answer, a step's effects failed after its commit) is tried
+ * again: a push late on its day is better than none, and a late try is harmless. The engine sends
+ * no drills once the patient's day is over or their quiet hours have begun, and an event already
+ * stepped only performs its unconfirmed effects again, under the same idempotency keys. Six tries
+ * over about two and a half minutes (5, 10, 20, 40 and 80 s apart) outlast a Redis restart or
+ * failover.
+ */
+export const TIMER_RETRIES: Retries = { attempts: 6, backoff: { type: 'exponential', delay: 5_000 } };
+
 /** The job of a timer on its own: named after the timer, its id the event id. */
-export function timerJob({ id, ...timer }: TimerJob & { id: string }) {
-  return { name: timer.timer, data: timer, opts: { jobId: id, ...RETENTION } };
+export function timerJob({ id, ...timer }: TimerJob & { id: string }, retries: Retries = TIMER_RETRIES) {
+  return { name: timer.timer, data: timer, opts: { jobId: id, ...RETENTION, ...retries } };
 }
 
 /**

@@ -2,7 +2,14 @@ import { Queue } from 'bullmq';
 import { DateTime } from 'luxon';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { jobIdOf, QUEUES, type TimerJob, type TimerQueueJob, timersOf } from '../../jobs/queues.ts';
+import {
+  jobIdOf,
+  QUEUES,
+  TIMER_RETRIES,
+  type TimerJob,
+  type TimerQueueJob,
+  timersOf,
+} from '../../jobs/queues.ts';
 import { dueMember, ScheduleStore } from '../../jobs/schedule-store.ts';
 import { Scheduler } from '../../jobs/scheduler.ts';
 import type { Schedule } from '../../src/engine/state.ts';
@@ -189,5 +196,20 @@ describe('schedules across the 2026 daylight-saving changes', () => {
     for (const t of timers) expect(t.id).toBe(jobIdOf('drills_due', t.patientId, '2026-03-02'));
     // Done, a batch leaves no job naming its patients behind.
     expect(jobs.every((j) => j.opts.removeOnComplete === true)).toBe(true);
+  });
+
+  it('gives every timer job, alone or in a batch, its retries', async () => {
+    const s = setup();
+    const start = Date.parse('2026-03-02T06:00:00Z');
+    await s.store.set('tg:1', schedule('Europe/Berlin', '08:00'), start);
+    await s.store.set('tg:2', schedule('Europe/Berlin', '08:30'), start);
+    await s.store.set('tg:3', schedule('Europe/Berlin', '08:30'), start);
+    await runUntil(s, start, Date.parse('2026-03-02T07:30:00Z'));
+    const jobs = await s.queue.getJobs(['waiting']);
+    expect(jobs.map((j) => j.name).sort()).toEqual(['batch', 'drills_due']);
+    for (const job of jobs) {
+      expect(job.opts.attempts).toBe(TIMER_RETRIES.attempts);
+      expect(job.opts.backoff).toEqual(TIMER_RETRIES.backoff);
+    }
   });
 });

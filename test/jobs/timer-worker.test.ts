@@ -2,7 +2,7 @@ import { Queue, type Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it, vi } from 'vitest';
-import { jobIdOf, QUEUES, type TimerQueueJob } from '../../jobs/queues.ts';
+import { jobIdOf, QUEUES, type TimerQueueJob, timerJob } from '../../jobs/queues.ts';
 import { createTimerWorker } from '../../jobs/timer-worker.ts';
 import { keysOf } from '../../src/runtime/store.ts';
 import { localDate } from '../../src/time/local.ts';
@@ -11,6 +11,8 @@ import { useRedis } from '../support/redis.ts';
 import { makeRuntime } from '../support/runtime.ts';
 
 const redisFixture = useRedis();
+/** Retries as the service's, but milliseconds apart. */
+const retries = { attempts: 3, backoff: { type: 'exponential' as const, delay: 50 } };
 const closers: (() => Promise<unknown>)[] = [];
 afterAll(async () => {
   for (const close of closers.splice(0)) await close();
@@ -40,6 +42,7 @@ describe('the timer worker', () => {
       connection,
       prefix: queuePrefix,
       concurrency: 2,
+      retries,
       clock: () => now,
       log: pino({ level: 'silent' }),
     });
@@ -56,7 +59,46 @@ describe('the timer worker', () => {
     const failed = await queue.getJob(alone);
     expect(failed?.data).toEqual({ patientId: 'tg:2', timer: 'drills_due', date, at: now });
     expect(failed?.failedReason).toMatch(/Stored value at .*tg:2.* is invalid/);
+    // A record that does not read would fail every retry the same way: it failed at once.
+    expect(failed?.opts.attempts).toBe(retries.attempts);
+    expect(failed?.attemptsMade).toBe(1);
     // The batch itself finished; it leaves no job naming its patients.
     expect(await queue.getJob('batch|test')).toBeUndefined();
+  });
+
+  it('tries a timer that failed again, and the retry performs what the first try left undone', async () => {
+    const prefix = redisFixture.prefix();
+    const now = Date.parse('2026-03-02T12:00:00Z');
+    const { state } = duePatient(now);
+    await seedDuePatients(redisFixture.redis, prefix, state, ['tg:1'], now);
+    const { runtime, ports } = makeRuntime(redisFixture.connect(), prefix, () => now);
+    // The step commits, then its push fails (an outbox that does not answer): the job fails.
+    ports.failSends = 1;
+    const connection = new Redis(redisFixture.url, { maxRetriesPerRequest: null });
+    const queuePrefix = `{${prefix.replace(/[^A-Za-z0-9_-]/g, '')}q}`;
+    const queue = new Queue<TimerQueueJob>(QUEUES.timers, { connection, prefix: queuePrefix });
+    const date = localDate(now, 'UTC');
+    const id = jobIdOf('drills_due', 'tg:1', date);
+    const job = timerJob({ id, patientId: 'tg:1', timer: 'drills_due', date, at: now }, retries);
+    await queue.add(job.name, job.data, job.opts);
+    const worker = createTimerWorker(runtime, {
+      connection,
+      prefix: queuePrefix,
+      concurrency: 1,
+      clock: () => now,
+      log: pino({ level: 'silent' }),
+    });
+    closers.push(
+      () => worker.close(),
+      () => queue.obliterate({ force: true }),
+      () => queue.close(),
+      () => connection.quit(),
+    );
+    await vi.waitFor(async () => expect(await queue.getJobState(id)).toBe('completed'), { timeout: 10_000 });
+    expect((await queue.getJob(id))?.attemptsMade).toBe(2);
+    // The retry stepped nothing twice: it performed the first try's push, once, under its key.
+    expect(ports.sent).toHaveLength(1);
+    expect(ports.sent[0]).toMatchObject({ patientId: 'tg:1', fresh: false });
+    expect(ports.sent[0]?.message.text).toMatch(/^Today’s session/);
   });
 });
