@@ -108,7 +108,16 @@ async function runService(
   stopPrivate: (() => Promise<void>) | undefined,
 ): Promise<void> {
   const log = createLogger(config.logLevel);
-  const service = await startService({ config, content, redisUrl, log });
+  let service: Awaited<ReturnType<typeof startService>>;
+  try {
+    service = await startService({ config, content, redisUrl, log });
+  } catch (error) {
+    // The log has the whole error; the operator's terminal gets one line (a platform unreachable,
+    // a port taken). Exiting stops what start-up had opened, the private redis-server included.
+    log.fatal({ err: error }, 'start-up failed');
+    log.flush();
+    fail(`could not start: ${error instanceof Error ? error.message : String(error)}`);
+  }
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);

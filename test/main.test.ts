@@ -1,5 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -78,6 +80,32 @@ describe('start-up', () => {
     const left = await redisFixture.redis.keys(`bc:{terminal:${user}}*`);
     expect(left).toEqual([]);
   });
+
+  it('stops in one line, exit code 2, when the Bot API does not answer (after trying again)', async () => {
+    let requests = 0;
+    const silent = createServer((req) => {
+      requests++;
+      req.socket.destroy();
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const { code, stderr } = await start({
+        REDIS_URL: redisFixture.url,
+        REDIS_PREFIX: redisFixture.prefix().replace(/[^A-Za-z0-9_-]/g, ''),
+        TELEGRAM_BOT_TOKEN: '999:silent',
+        TELEGRAM_API_ROOT: `http://127.0.0.1:${(silent.address() as AddressInfo).port}`,
+        LOG_LEVEL: 'silent',
+      });
+      expect(code).toBe(2);
+      expect(errorLines(stderr)).toEqual([
+        expect.stringMatching(/^backcoach: could not start: .*deleteWebhook/),
+      ]);
+      // The menu (three calls) and then polling's set-up, each tried three times.
+      expect(requests).toBe(12);
+    } finally {
+      await new Promise((resolve) => silent.close(resolve));
+    }
+  }, 60_000);
 
   it('with a Telegram token, runs the bot by long polling and answers /start, then stops cleanly on SIGTERM', async () => {
     const fake = await startFakeBotApi({ token: '999:main-test' });

@@ -2,8 +2,9 @@ import { createHash } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import { autoRetry } from '@grammyjs/auto-retry';
 import { run, sequentialize } from '@grammyjs/runner';
-import { Bot, InputFile, webhookCallback } from 'grammy';
+import { Bot, HttpError, InputFile, type Transformer, webhookCallback } from 'grammy';
 import type { BotCommand } from 'grammy/types';
+import pRetry from 'p-retry';
 import type { Logger } from 'pino';
 import { type Content, render } from '../../src/content/content.ts';
 import type { Locale } from '../../src/content/schema.ts';
@@ -29,6 +30,41 @@ export interface TelegramBotOptions {
   desk?: (senderId: string, text: string, eventId: string) => Promise<boolean>;
 }
 
+/** Tries after a network error, and the wait before the first (doubling after). */
+export interface NetworkRetries {
+  retries: number;
+  minTimeoutMs: number;
+}
+
+/** Two more tries, 1 s and 2 s later: a blip passes, an unreachable Bot API is reported in seconds. */
+export const NETWORK_RETRIES: NetworkRetries = { retries: 2, minTimeoutMs: 1000 };
+
+/**
+ * Retries a Bot API call that failed on the network (no answer at all) a few times, then throws
+ * for the caller to report. The auto-retry plugin alone retries those without end and without a
+ * word: a Bot API that could not be reached hung start-up silently.
+ */
+function retryingNetworkErrors({ retries, minTimeoutMs }: NetworkRetries): Transformer {
+  return (prev, method, payload, signal) =>
+    pRetry(() => prev(method, payload, signal), {
+      retries,
+      minTimeout: minTimeoutMs,
+      // Not after a stop (polling's `signal`, grammY's own kind, which p-retry cannot take).
+      shouldRetry: ({ error }) => error instanceof HttpError && !signal?.aborted,
+    });
+}
+
+/**
+ * How the bot's own calls (answers to taps, the menu, exports, polling) retry: a 429 waited out (up
+ * to a minute, three times), a 5xx retried with backoff, a network error retried twice
+ * (`NETWORK_RETRIES`); then the call fails for the caller to report. The outbox has its own retries
+ * and queue-wide pause and does not use this client.
+ */
+export function useRetries(api: Bot['api'], network: NetworkRetries = NETWORK_RETRIES): void {
+  api.config.use(autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: 60, rethrowHttpErrors: true }));
+  api.config.use(retryingNetworkErrors(network));
+}
+
 /**
  * The inbound side of Telegram: updates become engine events, one chat at a time and in order.
  * Replies go through the outbox like every other message; this side only answers the button taps
@@ -37,9 +73,7 @@ export interface TelegramBotOptions {
 export function createTelegramBot(opts: TelegramBotOptions): Bot {
   const { runtime, sender, questions, log } = opts;
   const bot = new Bot(opts.token, { client: opts.apiRoot ? { apiRoot: opts.apiRoot } : {} });
-  // The bot's own calls (answers to taps, the menu, exports) wait out a 429 and retry; the outbox
-  // has its own retries and queue-wide pause and does not use this client.
-  bot.api.config.use(autoRetry({ maxRetryAttempts: 3, maxDelaySeconds: 60 }));
+  useRetries(bot.api);
   bot.use(sequentialize((ctx) => (ctx.chat ? String(ctx.chat.id) : undefined)));
 
   bot.use(async (ctx) => {
@@ -130,7 +164,18 @@ export interface Receiving {
 export async function startPolling(bot: Bot, log: Logger): Promise<Receiving> {
   await bot.api.deleteWebhook();
   await bot.init();
-  const handle = run(bot, { runner: { fetch: { allowed_updates: ALLOWED_UPDATES } } });
+  // The runner tries a failed getUpdates again itself, and would print the client's error as it
+  // is, which quotes the request URL with the token in it: it stays quiet and the log says it.
+  bot.api.config.use(async (prev, method, payload, signal) => {
+    try {
+      return await prev(method, payload, signal);
+    } catch (error) {
+      if (method === 'getUpdates' && !signal?.aborted)
+        log.warn({ err: error }, 'telegram: fetching updates failed; trying again');
+      throw error;
+    }
+  });
+  const handle = run(bot, { runner: { fetch: { allowed_updates: ALLOWED_UPDATES }, silent: true } });
   log.info({ bot: bot.botInfo.username }, 'telegram: long polling');
   return {
     stop: async () => {

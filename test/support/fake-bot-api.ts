@@ -26,6 +26,8 @@ export interface FailBehaviour {
   status500Rate?: number;
   /** Fraction of calls never answered (until the client gives up or the server stops). */
   timeoutRate?: number;
+  /** Fraction of calls whose connection is dropped at once, unanswered (a network failure). */
+  dropRate?: number;
   /** Seconds put in a random 429's `retry_after` (default 1). */
   retryAfter?: number;
   /**
@@ -91,6 +93,8 @@ export interface FakeBotApiStats {
   status403: number;
   /** Requests deliberately left unanswered. */
   timeouts: number;
+  /** Connections dropped unanswered (`dropRate`). */
+  dropped: number;
   /**
    * Messages that arrived while a retry_after this server gave was still running (allowing 100 ms
    * for requests already on their way when the 429 went out): a client honouring retry_after has 0.
@@ -391,6 +395,7 @@ export async function startFakeBotApi(opts: FakeBotApiOptions = {}): Promise<Fak
     status500: 0,
     status403: 0,
     timeouts: 0,
+    dropped: 0,
     connections: 0,
     firstDeliveryAt: undefined,
     lastDeliveryAt: undefined,
@@ -636,6 +641,12 @@ export async function startFakeBotApi(opts: FakeBotApiOptions = {}): Promise<Fak
         stats.timeouts++;
         hung.add(res);
         res.once('close', () => hung.delete(res));
+        return;
+      }
+      edge += fail.dropRate ?? 0;
+      if (r < edge) {
+        stats.dropped++;
+        req.socket.destroy();
         return;
       }
       edge += fail.status500Rate ?? 0;

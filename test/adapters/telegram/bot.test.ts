@@ -1,13 +1,69 @@
-import { Bot } from 'grammy';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Bot, HttpError } from 'grammy';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { publishCommandMenu, webhookSecretOf } from '../../../adapters/telegram/bot.ts';
+import { publishCommandMenu, useRetries, webhookSecretOf } from '../../../adapters/telegram/bot.ts';
 import { realContent } from '../../support/content.ts';
 import { type FakeBotApi, startFakeBotApi } from '../../support/fake-bot-api.ts';
 
 let fake: FakeBotApi | undefined;
+let dropping: Server | undefined;
 afterEach(async () => {
   await fake?.stop();
+  fake = undefined;
+  await new Promise((resolve) => (dropping ? dropping.close(resolve) : resolve(undefined)));
+  dropping = undefined;
+});
+
+/**
+ * A Bot API that drops the connection of its first `drops` requests without an answer (a network
+ * failure to the client), then answers every call with `ok`. Counts the requests.
+ */
+async function droppingBotApi(drops: number): Promise<{ apiRoot: string; requests: () => number }> {
+  let requests = 0;
+  dropping = createServer((req, res) => {
+    requests++;
+    if (requests <= drops) {
+      req.socket.destroy();
+      return;
+    }
+    res.setHeader('content-type', 'application/json');
+    res.end(
+      JSON.stringify({ ok: true, result: { id: 1, is_bot: true, first_name: 'Bot', username: 'bot' } }),
+    );
+  });
+  await new Promise<void>((resolve) => dropping?.listen(0, '127.0.0.1', resolve));
+  const { port } = dropping.address() as AddressInfo;
+  return { apiRoot: `http://127.0.0.1:${port}`, requests: () => requests };
+}
+
+/** A bot with the service's retries, waiting milliseconds rather than seconds between tries. */
+function retryingBot(apiRoot: string): Bot {
+  const bot = new Bot('1:retries', { client: { apiRoot } });
+  useRetries(bot.api, { retries: 2, minTimeoutMs: 5 });
+  return bot;
+}
+
+describe("the bot's retries", () => {
+  it('tries a call that got no answer again', async () => {
+    const api = await droppingBotApi(2);
+    await expect(retryingBot(api.apiRoot).api.getMe()).resolves.toMatchObject({ username: 'bot' });
+    expect(api.requests()).toBe(3);
+  });
+
+  it('gives up on a Bot API that does not answer, and the caller hears of it', async () => {
+    const api = await droppingBotApi(Number.POSITIVE_INFINITY);
+    await expect(retryingBot(api.apiRoot).api.getMe()).rejects.toBeInstanceOf(HttpError);
+    expect(api.requests()).toBe(3);
+    // Start-up's first call reports it as a warning and goes on, rather than waiting for ever.
+    const { log, lines } = capturedLog();
+    await expect(
+      publishCommandMenu(retryingBot(api.apiRoot), realContent(), 'en', log),
+    ).resolves.toBeUndefined();
+    expect(lines.filter((l) => /setMyCommands failed/.test(String(l.msg)))).toHaveLength(3);
+    expect(api.requests()).toBe(3 + 3 * 3);
+  });
 });
 
 /** A pino logger whose lines the test can read. */
