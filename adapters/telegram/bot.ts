@@ -175,7 +175,11 @@ export async function startPolling(bot: Bot, log: Logger): Promise<Receiving> {
       throw error;
     }
   });
-  const handle = run(bot, { runner: { fetch: { allowed_updates: ALLOWED_UPDATES }, silent: true } });
+  // Between failed fetches the runner waits 0.1 s longer each time (its default doubles the wait, so
+  // after half an hour without the Bot API it would come back up to half an hour late).
+  const handle = run(bot, {
+    runner: { fetch: { allowed_updates: ALLOWED_UPDATES }, silent: true, retryInterval: 'quadratic' },
+  });
   log.info({ bot: bot.botInfo.username }, 'telegram: long polling');
   return {
     stop: async () => {
