@@ -1,9 +1,10 @@
-import { Queue, type Worker } from 'bullmq';
+import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { jobIdOf, QUEUES, type TimerQueueJob, timerJob } from '../../jobs/queues.ts';
 import { createTimerWorker } from '../../jobs/timer-worker.ts';
+import type { CoachRuntime } from '../../src/runtime/coach-runtime.ts';
 import { keysOf } from '../../src/runtime/store.ts';
 import { localDate } from '../../src/time/local.ts';
 import { duePatient, seedDuePatients } from '../support/fanout.ts';
@@ -18,6 +19,28 @@ afterAll(async () => {
   for (const close of closers.splice(0)) await close();
 });
 
+/** The timers queue under `prefix`, and a worker on it stepping with `runtime`; closed after all. */
+function timersOn(runtime: CoachRuntime, prefix: string, now: number, concurrency: number) {
+  const connection = new Redis(redisFixture.url, { maxRetriesPerRequest: null });
+  const queuePrefix = `{${prefix.replace(/[^A-Za-z0-9_-]/g, '')}q}`;
+  const queue = new Queue<TimerQueueJob>(QUEUES.timers, { connection, prefix: queuePrefix });
+  const worker = createTimerWorker(runtime, {
+    connection,
+    prefix: queuePrefix,
+    concurrency,
+    retries,
+    clock: () => now,
+    log: pino({ level: 'silent' }),
+  });
+  closers.push(
+    () => worker.close(),
+    () => queue.obliterate({ force: true }),
+    () => queue.close(),
+    () => connection.quit(),
+  );
+  return queue;
+}
+
 describe('the timer worker', () => {
   it('runs a batch; a patient whose timer fails goes on as a job of its own, the others are pushed', async () => {
     const prefix = redisFixture.prefix();
@@ -26,9 +49,6 @@ describe('the timer worker', () => {
     await seedDuePatients(redisFixture.redis, prefix, state, ['tg:1', 'tg:2', 'tg:3'], now);
     await redisFixture.redis.set(keysOf('tg:2', prefix).state, '{not json');
     const { runtime, ports } = makeRuntime(redisFixture.connect(), prefix, () => now);
-    const connection = new Redis(redisFixture.url, { maxRetriesPerRequest: null });
-    const queuePrefix = `{${prefix.replace(/[^A-Za-z0-9_-]/g, '')}q}`;
-    const queue = new Queue<TimerQueueJob>(QUEUES.timers, { connection, prefix: queuePrefix });
     const date = localDate(now, 'UTC');
     const timers = ['tg:1', 'tg:2', 'tg:3'].map((patientId) => ({
       id: jobIdOf('drills_due', patientId, date),
@@ -37,21 +57,8 @@ describe('the timer worker', () => {
       date,
       at: now,
     }));
+    const queue = timersOn(runtime, prefix, now, 2);
     await queue.add('batch', { timers }, { jobId: 'batch|test', removeOnComplete: true });
-    const worker: Worker<TimerQueueJob> = createTimerWorker(runtime, {
-      connection,
-      prefix: queuePrefix,
-      concurrency: 2,
-      retries,
-      clock: () => now,
-      log: pino({ level: 'silent' }),
-    });
-    closers.push(
-      () => worker.close(),
-      () => queue.obliterate({ force: true }),
-      () => queue.close(),
-      () => connection.quit(),
-    );
     const alone = jobIdOf('drills_due', 'tg:2', date);
     await vi.waitFor(async () => expect(await queue.getJobState(alone)).toBe('failed'), { timeout: 10_000 });
     expect(ports.direct).toHaveLength(2);
@@ -74,26 +81,11 @@ describe('the timer worker', () => {
     const { runtime, ports } = makeRuntime(redisFixture.connect(), prefix, () => now);
     // The step commits, then its push fails (an outbox that does not answer): the job fails.
     ports.failSends = 1;
-    const connection = new Redis(redisFixture.url, { maxRetriesPerRequest: null });
-    const queuePrefix = `{${prefix.replace(/[^A-Za-z0-9_-]/g, '')}q}`;
-    const queue = new Queue<TimerQueueJob>(QUEUES.timers, { connection, prefix: queuePrefix });
+    const queue = timersOn(runtime, prefix, now, 1);
     const date = localDate(now, 'UTC');
     const id = jobIdOf('drills_due', 'tg:1', date);
     const job = timerJob({ id, patientId: 'tg:1', timer: 'drills_due', date, at: now }, retries);
     await queue.add(job.name, job.data, job.opts);
-    const worker = createTimerWorker(runtime, {
-      connection,
-      prefix: queuePrefix,
-      concurrency: 1,
-      clock: () => now,
-      log: pino({ level: 'silent' }),
-    });
-    closers.push(
-      () => worker.close(),
-      () => queue.obliterate({ force: true }),
-      () => queue.close(),
-      () => connection.quit(),
-    );
     await vi.waitFor(async () => expect(await queue.getJobState(id)).toBe('completed'), { timeout: 10_000 });
     expect((await queue.getJob(id))?.attemptsMade).toBe(2);
     // The retry stepped nothing twice: it performed the first try's push, once, under its key.
