@@ -2,15 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { localDate, nextWallTime } from '../src/time/local.ts';
-import {
-  jobIdOf,
-  RETENTION,
-  type Retries,
-  TIMER_RETRIES,
-  type TimerBatch,
-  type TimerJob,
-  timerJob,
-} from './queues.ts';
+import { jobIdOf, RETENTION, TIMER_RETRIES, type TimerBatch, type TimerJob, timerJob } from './queues.ts';
 import { type DueEntry, type ScheduleStore, wallTimeOf } from './schedule-store.ts';
 
 export interface SchedulerOptions {
@@ -18,8 +10,6 @@ export interface SchedulerOptions {
   batch?: number;
   /** How many timers due together go in one job (see `jobsOf`). */
   timersPerJob?: number;
-  /** How a failed timer job is tried again (`TIMER_RETRIES`; tests shorten the wait). */
-  retries?: Retries;
 }
 
 /**
@@ -31,7 +21,6 @@ export interface SchedulerOptions {
 export class Scheduler {
   private readonly batch: number;
   private readonly timersPerJob: number;
-  private readonly retries: Retries;
 
   constructor(
     private readonly store: ScheduleStore,
@@ -41,7 +30,6 @@ export class Scheduler {
   ) {
     this.batch = opts.batch ?? 1000;
     this.timersPerJob = opts.timersPerJob ?? 50;
-    this.retries = opts.retries ?? TIMER_RETRIES;
   }
 
   /** Handles everything due at `now`; returns how many timer jobs were added. */
@@ -119,7 +107,7 @@ export class Scheduler {
    * names many patients and `/delete` finds a patient's jobs by id.
    */
   private jobsOf(due: (TimerJob & { id: string })[]) {
-    if (due.length === 1) return [timerJob(due[0] as TimerJob & { id: string }, this.retries)];
+    if (due.length === 1) return [timerJob(due[0] as TimerJob & { id: string })];
     const jobs = [];
     for (let i = 0; i < due.length; i += this.timersPerJob) {
       const timers = due.slice(i, i + this.timersPerJob);
@@ -129,7 +117,7 @@ export class Scheduler {
       jobs.push({
         name: 'batch',
         data: { timers },
-        opts: { jobId: jobIdOf('batch', digest), ...RETENTION, removeOnComplete: true, ...this.retries },
+        opts: { jobId: jobIdOf('batch', digest), ...RETENTION, removeOnComplete: true, ...TIMER_RETRIES },
       });
     }
     return jobs;

@@ -10,7 +10,7 @@ import { pushesOf } from './engine/state.ts';
 import { CoachRuntime } from './runtime/coach-runtime.ts';
 import { type Config, ConfigError, loadConfig } from './runtime/config.ts';
 import { ContentError, loadContent } from './runtime/content-loader.ts';
-import { createLogger } from './runtime/logger.ts';
+import { createLogger, scrubCredentials } from './runtime/logger.ts';
 import { hasRedisServer, REDIS_SERVER_MISSING, startPrivateRedis } from './runtime/redis-server.ts';
 import { startService } from './runtime/service.ts';
 import { PatientStore } from './runtime/store.ts';
@@ -116,7 +116,7 @@ async function runService(
     // a port taken). Exiting stops what start-up had opened, the private redis-server included.
     log.fatal({ err: error }, 'start-up failed');
     log.flush();
-    fail(`could not start: ${error instanceof Error ? error.message : String(error)}`);
+    fail(`could not start: ${scrubCredentials(error instanceof Error ? error.message : String(error))}`);
   }
   await new Promise<void>((resolve) => {
     process.once('SIGTERM', resolve);

@@ -37,7 +37,7 @@ export interface NetworkRetries {
 }
 
 /** Two more tries, 1 s and 2 s later: a blip passes, an unreachable Bot API is reported in seconds. */
-export const NETWORK_RETRIES: NetworkRetries = { retries: 2, minTimeoutMs: 1000 };
+const NETWORK_RETRIES: NetworkRetries = { retries: 2, minTimeoutMs: 1000 };
 
 /**
  * Retries a Bot API call that failed on the network (no answer at all) a few times, then throws
