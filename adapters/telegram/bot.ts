@@ -11,6 +11,7 @@ import type { Locale } from '../../src/content/schema.ts';
 import { COMMANDS } from '../../src/engine/events.ts';
 import type { CoachRuntime } from '../../src/runtime/coach-runtime.ts';
 import { listen } from '../../src/runtime/http-listen.ts';
+import { scrubCredentials } from '../../src/runtime/logger.ts';
 import type { QuestionMessages } from '../../src/runtime/question-messages.ts';
 import type { TelegramSender } from './sender.ts';
 import { ALLOWED_UPDATES, chatIdOf, translateUpdate } from './updates.ts';
@@ -158,6 +159,8 @@ export interface Receiving {
   stop(): Promise<void>;
   /** The webhook server's port (webhook mode only). */
   port?: number;
+  /** 'ok', or why updates no longer come in (long polling only; for /healthz). */
+  health?(): string;
 }
 
 /** Long polling with the runner: many chats at once, each chat's updates in order. */
@@ -180,11 +183,20 @@ export async function startPolling(bot: Bot, log: Logger): Promise<Receiving> {
   const handle = run(bot, {
     runner: { fetch: { allowed_updates: ALLOWED_UPDATES }, silent: true, retryInterval: 'quadratic' },
   });
+  // The runner gives up on what no retry mends (a revoked token, another process polling) and
+  // after 15 hours without the Bot API. Its task's failure would otherwise go unhandled and kill
+  // the process, the client's error (URL and token) printed; it is logged, and /healthz says it.
+  let stoppedBy: string | undefined;
+  handle.task()?.catch((error: unknown) => {
+    stoppedBy = scrubCredentials(error instanceof Error ? error.message : String(error));
+    log.fatal({ err: error }, 'telegram: long polling stopped; no updates come in until a restart');
+  });
   log.info({ bot: bot.botInfo.username }, 'telegram: long polling');
   return {
     stop: async () => {
       if (handle.isRunning()) await handle.stop();
     },
+    health: () => (stoppedBy === undefined ? 'ok' : `long polling stopped: ${stoppedBy}`),
   };
 }
 

@@ -446,6 +446,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
               checks.timers = await queueHealth(timersQueue);
               checks.outbox = await queueHealth(outboxQueue);
             }
+            if (receiving?.health) checks.telegram = receiving.health();
             return { ok: Object.values(checks).every((c) => c === 'ok'), checks };
           },
         });

@@ -42,7 +42,10 @@ describe('health and metrics', () => {
   it('reports healthy with Redis reachable and the queues moving', async () => {
     const res = await ops('/healthz');
     expect(res.status).toBe(200);
-    expect(await res.json()).toEqual({ ok: true, checks: { redis: 'ok', timers: 'ok', outbox: 'ok' } });
+    expect(await res.json()).toEqual({
+      ok: true,
+      checks: { redis: 'ok', timers: 'ok', outbox: 'ok', telegram: 'ok' },
+    });
     expect((await ops('/nothing')).status).toBe(404);
     // Without ADMIN_TOKEN there is no dashboard, not even a login prompt.
     const admin = await ops('/admin/queues');

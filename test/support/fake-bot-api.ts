@@ -43,6 +43,8 @@ export interface FakeBotApiBehaviour {
   fail?: FailBehaviour;
   /** Chat ids (as strings) that blocked the bot: sending or editing there answers 403. */
   blockedChats?: Set<string>;
+  /** The bot's token was revoked: every call answers 401. */
+  revoked?: boolean;
   /** Keep every sent or edited message for `messages()` (default true; benchmarks turn it off). */
   recordMessages?: boolean;
 }
@@ -630,7 +632,8 @@ export async function startFakeBotApi(opts: FakeBotApiOptions = {}): Promise<Fak
     const token = path.slice(4, slash);
     const method = path.slice(slash + 1);
     stats.requests.set(method, (stats.requests.get(method) ?? 0) + 1);
-    if (requiredToken !== undefined && token !== requiredToken) return reply(res, 401, UNAUTHORIZED_BODY);
+    if (behaviour.revoked || (requiredToken !== undefined && token !== requiredToken))
+      return reply(res, 401, UNAUTHORIZED_BODY);
     if (method === 'sendMessage' || method === 'sendPhoto') checkRetryAfter(Date.now());
 
     const fail = behaviour.fail;

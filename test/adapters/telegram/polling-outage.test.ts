@@ -18,7 +18,7 @@ beforeAll(async () => {
   const log = createLogger('warn', { write: (line: string) => lines.push(line) });
   ({ service } = await startTestService(
     redisFixture,
-    { TELEGRAM_BOT_TOKEN: TOKEN, TELEGRAM_API_ROOT: fake.apiRoot },
+    { TELEGRAM_BOT_TOKEN: TOKEN, TELEGRAM_API_ROOT: fake.apiRoot, OPS_PORT: '0' },
     undefined,
     undefined,
     log,
@@ -47,6 +47,20 @@ describe('Telegram by long polling when the Bot API cannot be reached', () => {
     await user.say('/help', /./);
     expect(user.sent().length).toBeGreaterThan(before);
     expect(lines.join('\n')).not.toContain(TOKEN);
+    expect(lines.join('\n')).not.toContain(TOKEN.split(':')[1]);
+  }, 40_000);
+
+  it('says so in the log and at /healthz when polling stops for good (a revoked token)', async () => {
+    const health = async () => (await fetch(`http://127.0.0.1:${service.opsPort}/healthz`)).json();
+    expect(await health()).toMatchObject({ checks: { telegram: 'ok' } });
+    fake.setBehaviour({ revoked: true });
+    await vi.waitFor(() => expect(lines.some((l) => l.includes('long polling stopped'))).toBe(true), {
+      timeout: 20_000,
+    });
+    expect(await health()).toMatchObject({
+      ok: false,
+      checks: { telegram: expect.stringMatching(/^long polling stopped: .*401/) },
+    });
     expect(lines.join('\n')).not.toContain(TOKEN.split(':')[1]);
   }, 40_000);
 });
