@@ -1,8 +1,9 @@
 /**
  * bench/fanout: N patients due at the same minute, through the real service (scheduler → timer worker
- * → engine → outbox → delivery worker → grammY) to a loopback fake Bot API, compared with a bare
+ * → engine on a step thread → one store transaction a batch → grammY at the shared pace, the outbox
+ * queue taking only what the platform refuses) to a loopback fake Bot API, compared with a bare
  * BullMQ worker doing one grammY sendMessage per job in the same run; then the 30/s limit against a
- * fake that answers 429 above 30/s or 1/s per chat.
+ * fake that answers 429 above 30/s or 1/s per chat, through the outbox's delivery worker.
  *
  *   npm run bench:fanout -- [--patients 100000] [--limited-messages 600] [--concurrency 50]
  *     [--diagnose-jobs 20000] [--delivery-rate 100000] [--timeout-minutes 20] [--out FILE]

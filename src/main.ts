@@ -12,7 +12,7 @@ import { type Config, ConfigError, loadConfig } from './runtime/config.ts';
 import { ContentError, loadContent } from './runtime/content-loader.ts';
 import { createLogger, scrubCredentials } from './runtime/logger.ts';
 import { hasRedisServer, REDIS_SERVER_MISSING, startPrivateRedis } from './runtime/redis-server.ts';
-import { startService } from './runtime/service.ts';
+import { type Service, startService } from './runtime/service.ts';
 import { PatientStore } from './runtime/store.ts';
 import { isValidZone } from './time/local.ts';
 
@@ -108,7 +108,7 @@ async function runService(
   stopPrivate: (() => Promise<void>) | undefined,
 ): Promise<void> {
   const log = createLogger(config.logLevel);
-  let service: Awaited<ReturnType<typeof startService>>;
+  let service: Service;
   try {
     service = await startService({ config, content, redisUrl, log });
   } catch (error) {
