@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, UnrecoverableError, type Worker } from 'bullmq';
 import type { Bot } from 'grammy';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import type { ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import { type RunningSlackApp, startSlackApp } from '../../adapters/slack/app.ts';
@@ -46,6 +46,7 @@ import { CoachRuntime, type EffectPorts } from './coach-runtime.ts';
 import { CoachStore } from './coaches.ts';
 import type { Config } from './config.ts';
 import { Metrics } from './metrics.ts';
+import { Opened } from './opened.ts';
 import { startOpsServer } from './ops-server.ts';
 import { platformPacing } from './platform-pacing.ts';
 import { QuestionMessages } from './question-messages.ts';
@@ -119,22 +120,54 @@ function platformDeliver(telegram: Deliver | undefined, slack: Deliver | undefin
  * and runs the maintenance sweep; `bot` takes platform updates (with the platform adapters).
  */
 export async function startService(opts: ServiceOptions): Promise<Service> {
+  const opened = new Opened();
+  try {
+    return await openService(opts, opened);
+  } catch (error) {
+    // Nothing of a half-started service keeps running: not its workers, timers, threads or
+    // connections, which would hold the process open and take jobs it can no longer finish.
+    for (const failure of await opened.close())
+      opts.log.warn({ err: failure }, 'closing what start-up had opened failed');
+    throw error;
+  }
+}
+
+/**
+ * A connection that is up says goodbye (QUIT, after the replies it waits for); one that is not is
+ * dropped, as QUIT would wait for it to come back, forever for a connection that retries without end.
+ */
+async function quit(connection: Redis): Promise<void> {
+  if (connection.status === 'ready') await connection.quit();
+  else connection.disconnect();
+}
+
+async function openService(opts: ServiceOptions, opened: Opened): Promise<Service> {
   const { config, content, log } = opts;
   const clock = opts.clock ?? Date.now;
   const keyPrefix = `${config.redisPrefix}:`;
   // BullMQ's keys share one hash tag so its multi-key scripts work on Redis Cluster.
   const queuePrefix = `{${config.redisPrefix}q}`;
-  const redis = new Redis(opts.redisUrl, { maxRetriesPerRequest: null });
-  const storeRedis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 3 });
+  // Named, so that an operator's CLIENT LIST tells which connections are whose.
+  const connectionName = `backcoach:${config.redisPrefix}`;
+  const connect = (options: RedisOptions) =>
+    opened.add(new Redis(opts.redisUrl, { connectionName, ...options }), quit);
+  const redis = connect({ maxRetriesPerRequest: null });
+  const storeRedis = connect({ maxRetriesPerRequest: 3 });
   // A fan-out's pushes issue the same single commands by the dozen at once (idempotency keys, slots,
   // question messages): auto-pipelined, they share writes. Only they use it: one command at a time,
   // as a reply's are, it costs more than it saves. Never a WATCH here, which it would break.
-  const pipelinedRedis = new Redis(opts.redisUrl, { maxRetriesPerRequest: 3, enableAutoPipelining: true });
+  const pipelinedRedis = connect({ maxRetriesPerRequest: 3, enableAutoPipelining: true });
   const connection = redis;
 
   const schedules = new ScheduleStore(redis, keyPrefix);
-  const timersQueue = new Queue<TimerQueueJob>(QUEUES.timers, { connection, prefix: queuePrefix });
-  const outboxQueue = new Queue<DeliveryJob>(QUEUES.outbox, { connection, prefix: queuePrefix });
+  const timersQueue = opened.add(
+    new Queue<TimerQueueJob>(QUEUES.timers, { connection, prefix: queuePrefix }),
+    (q) => q.close(),
+  );
+  const outboxQueue = opened.add(
+    new Queue<DeliveryJob>(QUEUES.outbox, { connection, prefix: queuePrefix }),
+    (q) => q.close(),
+  );
   // One pace per platform (Slack's per channel), in Redis, for the delivery worker's messages and
   // for pushes sent straight out.
   const rates = { telegram: config.telegramRatePerSecond, slackPerChannel: config.slackRatePerChannel };
@@ -252,11 +285,13 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   // Only a worker runs fan-outs (handleMany), so only a worker has the threads to plan them.
   const stepPool =
     config.roles.includes('worker') && config.stepThreads > 0
-      ? new StepPool({ contentDir: config.contentDir, threads: config.stepThreads })
+      ? opened.add(new StepPool({ contentDir: config.contentDir, threads: config.stepThreads }), (p) =>
+          p.close(),
+        )
       : undefined;
   // Batches planned on threads overlap, each holding a connection of its own from WATCH to EXEC.
   const batchRedis = stepPool
-    ? Array.from({ length: BATCH_CONNECTIONS }, () => new Redis(opts.redisUrl, { maxRetriesPerRequest: 3 }))
+    ? Array.from({ length: BATCH_CONNECTIONS }, () => connect({ maxRetriesPerRequest: 3 }))
     : [];
   const runtimeStore = new PatientStore(storeRedis, { prefix: keyPrefix, batchConnections: batchRedis });
   const runtime = new CoachRuntime(runtimeStore, content, ports, clock, log, {
@@ -304,12 +339,9 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     });
   }
 
-  const workers: Worker[] = [];
-  const stops: (() => Promise<void>)[] = [];
-  let repair: ScheduledTask | undefined;
-  let replay: ScheduledTask | undefined;
-  let digests: ScheduledTask | undefined;
-  let coachDigests: ScheduledTask | undefined;
+  // Closed together: each lets its jobs in flight finish.
+  const workers = opened.add([] as Worker[], (all) => Promise.all(all.map((w) => w.close())));
+  const destroy = (task: ScheduledTask) => task.destroy();
   const lockDurationMs = config.jobLockSeconds * 1000;
   if (config.roles.includes('worker')) {
     workers.push(
@@ -344,8 +376,8 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   }
   if (config.roles.includes('scheduler')) {
     const scheduler = new Scheduler(schedules, timersQueue, log);
-    stops.push(runScheduler(scheduler, clock, opts.tickMs ?? 1000, log));
-    repair = startScheduleRepair({
+    opened.add(runScheduler(scheduler, clock, opts.tickMs ?? 1000, log), (stop) => stop());
+    const repair = startScheduleRepair({
       redis,
       prefix: keyPrefix,
       owner: randomUUID(),
@@ -353,7 +385,8 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       clock,
       log,
     });
-    replay = startPendingReplay({
+    opened.add(repair, destroy);
+    const replay = startPendingReplay({
       redis,
       prefix: keyPrefix,
       owner: randomUUID(),
@@ -362,15 +395,17 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
       clock,
       log,
     });
-    coachDigests = startCoachDigests({
+    opened.add(replay, destroy);
+    const coachDigests = startCoachDigests({
       ...coachDigestOptions,
       redis,
       prefix: keyPrefix,
       owner: randomUUID(),
       clock,
     });
+    opened.add(coachDigests, destroy);
     if (slack) {
-      digests = startTeamDigests({
+      const digests = startTeamDigests({
         teams,
         store: runtimeStore,
         outbox,
@@ -382,6 +417,7 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
         owner: randomUUID(),
         clock,
       });
+      opened.add(digests, destroy);
     }
   }
   let receiving: Receiving | undefined;
@@ -389,39 +425,45 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   if (config.roles.includes('bot')) {
     if (bot) {
       await publishCommandMenu(bot, content, config.defaultLocale, log);
-      receiving = config.telegramWebhookUrl
-        ? await startWebhook(
-            bot,
-            {
-              url: config.telegramWebhookUrl,
-              secret: webhookSecretOf(bot.token, config.telegramWebhookSecret),
-              port: config.telegramWebhookPort,
-            },
-            log,
-          )
-        : await startPolling(bot, log);
+      receiving = opened.add(
+        config.telegramWebhookUrl
+          ? await startWebhook(
+              bot,
+              {
+                url: config.telegramWebhookUrl,
+                secret: webhookSecretOf(bot.token, config.telegramWebhookSecret),
+                port: config.telegramWebhookPort,
+              },
+              log,
+            )
+          : await startPolling(bot, log),
+        (r) => r.stop(),
+      );
     }
     if (slack) {
-      slackApp = await startSlackApp({
-        ...(config.slackSigningSecret ? { signingSecret: config.slackSigningSecret } : {}),
-        ...(config.slackAppToken ? { appToken: config.slackAppToken } : {}),
-        ...(config.slackBotToken && !installations ? { botToken: config.slackBotToken } : {}),
-        ...(installations && config.slackOAuth
-          ? { oauth: { ...config.slackOAuth, installationStore: installations } }
-          : {}),
-        ...(config.slackApiUrl ? { apiUrl: config.slackApiUrl } : {}),
-        port: config.slackPort,
-        runtime,
-        store: runtimeStore,
-        sender: slack,
-        questions,
-        teams,
-        content,
-        defaultLocale: config.defaultLocale,
-        log,
-        desk: deskPort,
-        clock,
-      });
+      slackApp = opened.add(
+        await startSlackApp({
+          ...(config.slackSigningSecret ? { signingSecret: config.slackSigningSecret } : {}),
+          ...(config.slackAppToken ? { appToken: config.slackAppToken } : {}),
+          ...(config.slackBotToken && !installations ? { botToken: config.slackBotToken } : {}),
+          ...(installations && config.slackOAuth
+            ? { oauth: { ...config.slackOAuth, installationStore: installations } }
+            : {}),
+          ...(config.slackApiUrl ? { apiUrl: config.slackApiUrl } : {}),
+          port: config.slackPort,
+          runtime,
+          store: runtimeStore,
+          sender: slack,
+          questions,
+          teams,
+          content,
+          defaultLocale: config.defaultLocale,
+          log,
+          desk: deskPort,
+          clock,
+        }),
+        (app) => app.stop(),
+      );
     }
     if (!bot && !slack) log.info('bot role: no platform token configured, so no updates are taken');
   }
@@ -429,27 +471,30 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
   const ops =
     config.opsPort === undefined
       ? undefined
-      : await startOpsServer({
-          port: config.opsPort,
-          metrics,
-          log,
-          ...(config.adminToken
-            ? { admin: { token: config.adminToken, queues: { timers: timersQueue, outbox: outboxQueue } } }
-            : {}),
-          health: async () => {
-            const checks: Record<string, string> = {};
-            checks.redis = await storeRedis.ping().then(
-              () => 'ok',
-              (error: unknown) => `unreachable: ${error instanceof Error ? error.message : String(error)}`,
-            );
-            if (checks.redis === 'ok') {
-              checks.timers = await queueHealth(timersQueue);
-              checks.outbox = await queueHealth(outboxQueue);
-            }
-            if (receiving?.health) checks.telegram = receiving.health();
-            return { ok: Object.values(checks).every((c) => c === 'ok'), checks };
-          },
-        });
+      : opened.add(
+          await startOpsServer({
+            port: config.opsPort,
+            metrics,
+            log,
+            ...(config.adminToken
+              ? { admin: { token: config.adminToken, queues: { timers: timersQueue, outbox: outboxQueue } } }
+              : {}),
+            health: async () => {
+              const checks: Record<string, string> = {};
+              checks.redis = await storeRedis.ping().then(
+                () => 'ok',
+                (error: unknown) => `unreachable: ${error instanceof Error ? error.message : String(error)}`,
+              );
+              if (checks.redis === 'ok') {
+                checks.timers = await queueHealth(timersQueue);
+                checks.outbox = await queueHealth(outboxQueue);
+              }
+              if (receiving?.health) checks.telegram = receiving.health();
+              return { ok: Object.values(checks).every((c) => c === 'ok'), checks };
+            },
+          }),
+          (server) => server.stop(),
+        );
   if (config.adminToken && !ops) log.warn('ADMIN_TOKEN is set but OPS_PORT is not, so there is no dashboard');
   log.info({ roles: config.roles }, 'service started');
 
@@ -460,18 +505,10 @@ export async function startService(opts: ServiceOptions): Promise<Service> {
     runCoachDigests: () => postCoachDigests(coachDigestOptions, clock()),
     ...(ops ? { opsPort: ops.port } : {}),
     stop: async () => {
-      await ops?.stop();
-      await receiving?.stop();
-      await slackApp?.stop();
-      await repair?.destroy();
-      await replay?.destroy();
-      await digests?.destroy();
-      await coachDigests?.destroy();
-      for (const stop of stops) await stop();
-      await Promise.all(workers.map((w) => w.close()));
-      await Promise.all([timersQueue.close(), outboxQueue.close()]);
-      await Promise.all([redis, storeRedis, pipelinedRedis, ...batchRedis].map((c) => c.quit()));
-      await stepPool?.close();
+      // The servers first (no new work), then the timers and workers (their jobs in flight
+      // finish), then the threads and connections they used.
+      const failures = await opened.close();
+      if (failures.length > 0) throw new AggregateError(failures, 'the service stopped with errors');
       log.info('service stopped');
     },
   };

@@ -1,3 +1,5 @@
+import { createServer } from 'node:net';
+import { getTasks } from 'node-cron';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { InboundEvent } from '../../src/engine/events.ts';
@@ -102,5 +104,34 @@ describe('the service: schedules, timer and delivery workers, the real grammY cl
 describe('timer batches at once', () => {
   it('are one per step thread and two more: one at Redis, one sending', () => {
     expect([0, 1, 3].map(timerBatchesAtOnce)).toEqual([2, 3, 5]);
+  });
+});
+
+describe('a start-up that fails part-way', () => {
+  it('closes what it had opened: no connection, worker, timer or thread of it is left', async () => {
+    // The ops server is the last thing start-up opens; a port already taken fails it there.
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, resolve));
+    const { port } = taken.address() as { port: number };
+    const prefix = `${redisFixture.prefix().replace(/[^A-Za-z0-9_-]/g, '')}half`;
+    const tasksBefore = getTasks().size;
+    try {
+      const starting = startService({
+        config: loadConfig({ REDIS_PREFIX: prefix, OPS_PORT: String(port), ROLES: 'bot,worker,scheduler' }),
+        content: realContent(),
+        redisUrl: redisFixture.url,
+        log: pino({ level: 'silent' }),
+      });
+      await expect(starting).rejects.toThrow(/EADDRINUSE/);
+    } finally {
+      taken.close();
+    }
+    const clients = await redisFixture.redis.client('LIST');
+    const ours = String(clients)
+      .split('\n')
+      .filter((line) => line.includes(` name=backcoach:${prefix} `));
+    expect(ours).toEqual([]);
+    // The maintenance sweeps and digests were scheduled, and are gone again.
+    expect(getTasks().size).toBe(tasksBefore);
   });
 });
