@@ -6,7 +6,7 @@
  * fake that answers 429 above 30/s or 1/s per chat, through the outbox's delivery worker.
  *
  *   npm run bench:fanout -- [--patients 100000] [--limited-messages 600] [--concurrency 50]
- *     [--diagnose-jobs 20000] [--delivery-rate 100000] [--timeout-minutes 20] [--out FILE]
+ *     [--diagnose-jobs 20000] [--delivery-rate 100000] [--stall-ms 0] [--timeout-minutes 20] [--out FILE]
  *
  * Everything runs on loopback: a private redis-server (or REDIS_URL with a random prefix, whose keys
  * alone are deleted afterwards) and the fake server in this process. Results: docs/PERFORMANCE.md.
@@ -59,6 +59,7 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '50' },
     'diagnose-jobs': { type: 'string', default: '20000' },
     'delivery-rate': { type: 'string', default: '100000' },
+    'stall-ms': { type: 'string', default: '0' },
     'timeout-minutes': { type: 'string', default: '20' },
     out: { type: 'string' },
   },
@@ -75,6 +76,12 @@ const DIAGNOSE = int('diagnose-jobs', 0);
  * message still reserves its slot in Redis.
  */
 const DELIVERY_RATE = int('delivery-rate');
+/**
+ * During C, the process blocks its event loop this long every STALL_EVERY_MS, as a long garbage
+ * collection does: the pace must keep the limit through it (0: never).
+ */
+const STALL_MS = int('stall-ms', 0);
+const STALL_EVERY_MS = 713;
 const limits = new RunLimits(int('timeout-minutes'));
 const LIMIT = 30;
 const TOKEN = '123:bench';
@@ -271,6 +278,13 @@ async function limited(redisUrl: string, redis: Redis) {
   for (let i = 1; i <= LIMITED; i++) {
     await outbox.enqueue(`bench|${i}`, `tg:${i}`, [{ text: `Rate-limited message ${i}` }]);
   }
+  if (STALL_MS > 0) {
+    const stalls = setInterval(() => {
+      const end = performance.now() + STALL_MS;
+      while (performance.now() < end);
+    }, STALL_EVERY_MS);
+    res.own(stalls, async (timer) => clearInterval(timer));
+  }
   await service(res, redisUrl, prefix, {
     TELEGRAM_API_ROOT: fake.apiRoot,
     TELEGRAM_RATE_PER_SECOND: String(LIMIT),
@@ -413,7 +427,7 @@ async function main(): Promise<void> {
     `- B stages: every due entry scheduled at ${fmt(b.scheduledMs / 1000, 1)} s; every timer job run at ${fmt(b.timersMs / 1000, 1)} s (${fmt(perSecond(N, b.timersMs))} patients/s); largest backlog ${fmt(b.maxTimerBacklog)} timer jobs, ${fmt(b.maxOutboxBacklog)} deliveries.`,
     `- B load: ${cpuText(b.cpu)}; per patient ${commandsText(b.cpu, N)}; ${b.connections} TCP connections at the fake; Redis used ${b.memory} at the end (finished jobs are kept an hour, 10,000 at most).`,
     `- ${cpuLine}`,
-    `- C: ${fmt(c.delivered)} messages to distinct chats put straight on the outbox; a slot every ${interval(LIMIT)} µs, a ceiling of ${fmt(1e6 / interval(LIMIT), 2)}/s (${ratio(1e6 / interval(LIMIT) / LIMIT, 3)} of ${LIMIT}/s); gaps between deliveries at the fake: median ${c.medianGap} ms, longest ${c.maxGap} ms.`,
+    `- C: ${fmt(c.delivered)} messages to distinct chats put straight on the outbox; a slot every ${interval(LIMIT)} µs, a ceiling of ${fmt(1e6 / interval(LIMIT), 2)}/s (${ratio(1e6 / interval(LIMIT) / LIMIT, 3)} of ${LIMIT}/s); gaps between deliveries at the fake: median ${c.medianGap} ms, longest ${c.maxGap} ms${STALL_MS > 0 ? `; the process blocked its event loop ${STALL_MS} ms every ${STALL_EVERY_MS} ms` : ''}.`,
   ].join('\n');
   say(`\n${report}`);
   if (args.out) writeFileSync(args.out, `${report}\n`);

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
 
 /**
@@ -40,8 +41,25 @@ return 0
  */
 const HORIZON_US = 50_000;
 
-/** A slot reserved ({wait µs, at µs}), or none within the horizon yet ({retryIn µs}). */
-type Grant = { wait: number; at: number } | { retryIn: number };
+/**
+ * How late a sender may be for its slot and still take it. The pace's 2 % margin gives a platform's
+ * sliding second 20 ms: a sender woken later than that (its process paused for garbage collection, a
+ * busy event loop) would send among the following slots' messages, one more than the rate in the
+ * second they share, and a 429 stops every sender for its retry-after. So a sender this late gives its
+ * slot up and reserves another; the other half of the margin is for the way to the platform.
+ */
+const LATE_MS = 10;
+
+/**
+ * Slots a sender gives up at most before it sends late: on a machine too busy for any timer to fire
+ * on time, late beats never.
+ */
+const MAX_GIVE_UPS = 3;
+
+/**
+ * A slot reserved ({wait µs, at µs}, and `due`: when it comes by this process's clock, in ms), or none within the horizon yet ({retryIn µs}).
+ */
+type Grant = { wait: number; at: number; due: number } | { retryIn: number };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -85,18 +103,24 @@ export class SendPacer implements Pace {
 
   /** Where a pause is kept: the gate, or the pace's own key. */
   private readonly pauseKey: string;
+  private readonly now: () => number;
 
   constructor(
     redis: Redis,
     readonly key: string,
     ratePerSecond: number,
-    opts: { gate?: string } = {},
+    opts: {
+      gate?: string;
+      /** This process's clock for a sender's lateness, in ms (tests set it). */
+      now?: () => number;
+    } = {},
   ) {
     this.pauseKey = opts.gate ?? key;
+    this.now = opts.now ?? (() => performance.now());
     if (!(ratePerSecond > 0)) throw new Error(`SendPacer: rate must be positive, got ${ratePerSecond}`);
     // A little slower than the rate: a platform counting over a sliding second must not see one
-    // more than the rate when a request left late. At 2 %, a second's first request may leave
-    // 20 ms late (a pause of the sender's process, a busy loop) and its last on time.
+    // more than the rate when a request left or arrived late. At 2 %, a second's first request may
+    // arrive 20 ms late and its last on time: LATE_MS of it for the sender, the rest for the way.
     this.interval = Math.ceil(1_000_000 / (ratePerSecond * 0.98));
     if (!('backcoachPaceReserve' in redis)) {
       redis.defineCommand('backcoachPaceReserve', { numberOfKeys: 2, lua: RESERVE });
@@ -107,13 +131,13 @@ export class SendPacer implements Pace {
 
   /** Reserves the next slot and waits until it comes; returns the slot (µs on Redis's clock). */
   async slot(): Promise<number> {
-    for (;;) {
+    for (let givenUp = 0; ; ) {
       const grant = await this.reserve();
       if ('retryIn' in grant) {
         await sleep(Math.max(1, Math.ceil(grant.retryIn / 1000)));
         continue;
       }
-      const { wait, at } = grant;
+      const { wait, at, due } = grant;
       // Not before the slot (a request that leaves early shortens the platform's second as a late
       // one does), but no timer for less than a millisecond, which would cost more than it keeps.
       if (wait >= 1000) await sleep(Math.ceil(wait / 1000));
@@ -121,6 +145,10 @@ export class SendPacer implements Pace {
       const paused = this.resumeAt - Date.now();
       if (paused > 0) {
         await sleep(paused);
+        continue;
+      }
+      if (this.now() - due > LATE_MS && givenUp < MAX_GIVE_UPS) {
+        givenUp++;
         continue;
       }
       return at;
@@ -149,12 +177,19 @@ export class SendPacer implements Pace {
             horizon,
             senders.length,
           );
+          // Timed from the answer, not the question: a slow round trip then makes a sender look
+          // less late than it is, never later (a far Redis gives no slot up for its distance).
+          const answered = this.now();
           // Beyond the horizon, each slot left over comes within reach one interval after the last.
           const tooFar = wait === -1 ? at : wait + granted * this.interval - horizon;
           senders.forEach((sender, i) => {
             sender.resolve(
               i < granted
-                ? { wait: wait + i * this.interval, at: at + i * this.interval }
+                ? {
+                    wait: wait + i * this.interval,
+                    at: at + i * this.interval,
+                    due: answered + (wait + i * this.interval) / 1000,
+                  }
                 : { retryIn: tooFar + (i - granted) * this.interval },
             );
           });

@@ -9,18 +9,36 @@ async function redisMicros(): Promise<number> {
   return Number(seconds) * 1_000_000 + Number(micros);
 }
 
-/** A pacer on a connection of its own that counts its reservation round trips. */
-function countedPacer(rate: number): { pacer: SendPacer; reservations: () => number } {
+/**
+ * A pacer on a connection of its own that counts its reservation round trips; `answered` is the
+ * last reservation's answer.
+ */
+function countedPacer(
+  rate: number,
+  opts: ConstructorParameters<typeof SendPacer>[3] = {},
+): {
+  pacer: SendPacer;
+  reservations: () => number;
+  answered: () => Promise<unknown>;
+} {
   const connection = redisFixture.connect();
-  const pacer = new SendPacer(connection, `${redisFixture.prefix()}pace`, rate);
+  const pacer = new SendPacer(connection, `${redisFixture.prefix()}pace`, rate, opts);
   const script = connection as unknown as { backcoachPaceReserve: (...args: unknown[]) => Promise<unknown> };
   const reserve = script.backcoachPaceReserve.bind(connection);
   let count = 0;
+  let last: Promise<unknown> = Promise.resolve();
   script.backcoachPaceReserve = (...args) => {
     count++;
-    return reserve(...args);
+    last = reserve(...args);
+    return last;
   };
-  return { pacer, reservations: () => count };
+  return { pacer, reservations: () => count, answered: () => last };
+}
+
+/** Blocks the event loop, as a long garbage collection would. */
+function stall(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end);
 }
 
 describe('SendPacer', () => {
@@ -62,6 +80,28 @@ describe('SendPacer', () => {
     }
     // 29 asking at once, ~11 slots within 50 ms: at least three more reservations after the first.
     expect(reservations()).toBeGreaterThanOrEqual(4);
+  });
+
+  it('gives up a slot its sender woke too late for, and reserves another', async () => {
+    const { pacer, reservations, answered } = countedPacer(30); // a slot every ~34 ms
+    const first = await pacer.slot();
+    const late = pacer.slot(); // holds the next slot, ~34 ms ahead, and sleeps until it comes
+    await answered();
+    await new Promise((resolve) => setImmediate(resolve));
+    // The process stops past that slot: sent now, the message would go out among the next slots'.
+    stall(pacer.interval / 1000 + 40);
+    const slot = await late;
+    expect(reservations()).toBe(3);
+    expect(slot).toBeGreaterThanOrEqual(first + 2 * pacer.interval);
+  });
+
+  it('sends late rather than never when every slot it gets is gone by the time it wakes', async () => {
+    // A clock that has moved on 50 ms whenever it is read: each slot looks long past.
+    let reads = 0;
+    const { pacer, reservations } = countedPacer(30, { now: () => performance.now() + 50 * reads++ });
+    await pacer.slot();
+    // Three slots given up, the fourth taken late.
+    expect(reservations()).toBe(4);
   });
 
   it('gives no slot before a pause is over, to any sender', async () => {
