@@ -57,7 +57,8 @@ const LATE_MS = 10;
 const MAX_GIVE_UPS = 3;
 
 /**
- * A slot reserved ({wait µs, at µs}, and `due`: when it comes by this process's clock, in ms), or none within the horizon yet ({retryIn µs}).
+ * A slot reserved ({wait µs, at µs}, and `due`: when it comes by this process's clock, in ms), or
+ * none within the horizon yet ({retryIn µs}).
  */
 type Grant = { wait: number; at: number; due: number } | { retryIn: number };
 
