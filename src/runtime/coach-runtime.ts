@@ -12,6 +12,9 @@ import {
   planSafely,
 } from './store.ts';
 
+/** The store reads a state afresh for each step (`Step`): the engine may change it in place. */
+const OWNED = { owned: true };
+
 /** What the shell does with the engine's effects; each platform or test supplies its own. */
 export interface EffectPorts {
   /**
@@ -107,7 +110,11 @@ export class CoachRuntime {
   async handle(input: unknown): Promise<Handled> {
     const event = parseEvent(input);
     const now = this.clock();
-    const result = await this.store.apply(event, (state) => step(state, event, now, this.content), now);
+    const result = await this.store.apply(
+      event,
+      (state) => step(state, event, now, this.content, OWNED),
+      now,
+    );
     return this.conclude(event, result, 'queue');
   }
 
@@ -132,7 +139,7 @@ export class CoachRuntime {
     }
     const now = this.clock();
     const applied = await this.store.applyMany(
-      firsts.map(({ event }) => ({ event, step: (state) => step(state, event, now, this.content) })),
+      firsts.map(({ event }) => ({ event, step: (state) => step(state, event, now, this.content, OWNED) })),
       now,
       this.opts.planMany && this.plannedElsewhere(this.opts.planMany),
     );
@@ -172,7 +179,7 @@ export class CoachRuntime {
           'planning steps elsewhere failed; planned here',
         );
         return inputs.map((input) =>
-          planSafely(input, (state) => step(state, input.event, input.now, this.content)),
+          planSafely(input, (state) => step(state, input.event, input.now, this.content, OWNED)),
         );
       });
   }

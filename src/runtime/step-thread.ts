@@ -12,7 +12,7 @@ const content = loadContent((workerData as { contentDir: string }).contentDir);
 
 export default function planMany(inputs: PlanInput[]): (ThreadPlan | null)[] {
   return inputs.map((input) => {
-    const plan = planSafely(input, (state) => step(state, input.event, input.now, content));
+    const plan = planSafely(input, (state) => step(state, input.event, input.now, content, { owned: true }));
     if (!plan) return null;
     const { write } = plan;
     if (write.kind === 'record') {

@@ -173,6 +173,10 @@ export interface ApplyResult {
   effects: Effect[];
 }
 
+/**
+ * A step of the engine on the state the store read for it. The state is the step's alone (read
+ * afresh for every try), so the step may change it rather than copy it (`step`'s `owned`).
+ */
 export type Step = (state: PatientState | null) => StepResult<PatientState | null>;
 
 /** What the pure part of a step works on: the record as read (under `key`) and the event. */

@@ -553,3 +553,23 @@ describe('the weekly summary', () => {
     expect(p.messages(p.timer('drills_due')).some((m) => m.chart)).toBe(false);
   });
 });
+
+describe('the state it is given', () => {
+  it('is left as it was unless handed over, and the step is the same either way', () => {
+    const p = patient().onboard();
+    p.advanceTo();
+    const given = p.state;
+    if (!given) throw new Error('onboarding left no state');
+    const before = structuredClone(given);
+    const event = { id: 'd1', patientId: p.id, kind: 'timer', timer: 'drills_due' } as const;
+
+    const copied = step(given, event, p.now, content);
+    expect(given).toEqual(before);
+    expect(copied.state).not.toBe(given);
+
+    const handedOver = step(given, event, p.now, content, { owned: true });
+    // The store reads a state afresh for each step, so the engine changes that one, sparing a copy.
+    expect(handedOver.state).toBe(given);
+    expect(handedOver).toEqual(copied);
+  });
+});
