@@ -6,7 +6,8 @@
  * fake that answers 429 above 30/s or 1/s per chat, through the outbox's delivery worker.
  *
  *   npm run bench:fanout -- [--patients 100000] [--limited-messages 600] [--concurrency 50]
- *     [--diagnose-jobs 20000] [--delivery-rate 100000] [--stall-ms 0] [--timeout-minutes 20] [--out FILE]
+ *     [--diagnose-jobs 20000] [--delivery-rate 100000] [--history-days 0] [--stall-ms 0]
+ *     [--timeout-minutes 20] [--out FILE]
  *
  * Everything runs on loopback: a private redis-server (or REDIS_URL with a random prefix, whose keys
  * alone are deleted afterwards) and the fake server in this process. Results: docs/PERFORMANCE.md.
@@ -26,6 +27,7 @@ import { SendPacer } from '../jobs/send-pacer.ts';
 import type { OutboundMessage } from '../src/engine/events.ts';
 import type { PatientState } from '../src/engine/state.ts';
 import { loadConfig } from '../src/runtime/config.ts';
+import { encodeRecord } from '../src/runtime/record-codec.ts';
 import { type Service, startService } from '../src/runtime/service.ts';
 import { localDate, localMinutes } from '../src/time/local.ts';
 import { realContent } from '../test/support/content.ts';
@@ -59,6 +61,7 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '50' },
     'diagnose-jobs': { type: 'string', default: '20000' },
     'delivery-rate': { type: 'string', default: '100000' },
+    'history-days': { type: 'string', default: '0' },
     'stall-ms': { type: 'string', default: '0' },
     'timeout-minutes': { type: 'string', default: '20' },
     out: { type: 'string' },
@@ -76,6 +79,11 @@ const DIAGNOSE = int('diagnose-jobs', 0);
  * message still reserves its slot in Redis.
  */
 const DELIVERY_RATE = int('delivery-rate');
+/**
+ * Days of check-ins B's patients have behind them (0: onboarded an hour ago). A record, and the
+ * engine's step on it, grows with them.
+ */
+const HISTORY_DAYS = int('history-days', 0);
 /**
  * During C, the process blocks its event loop this long every STALL_EVERY_MS, as a long garbage
  * collection does: the pace must keep the limit through it (0: never).
@@ -330,7 +338,7 @@ async function main(): Promise<void> {
   if (localMinutes(now, 'UTC') >= 23 * 60 + 30) {
     throw new Error('within 30 minutes of midnight UTC the drills could fall on the next day: run later');
   }
-  const { state, sample } = duePatient(now);
+  const { state, sample } = duePatient(now, 'UTC', HISTORY_DAYS);
   if (sample.length !== MESSAGES_PER_PUSH)
     throw new Error(`the template patient gets ${sample.length} drills messages`);
   // The baseline posts the very request a patient's push makes: the session with its buttons.
@@ -349,7 +357,9 @@ async function main(): Promise<void> {
     );
   }
 
-  say(`\nB. pipeline: ${fmt(N)} patients due this minute, ${sample.length} message(s) each …`);
+  say(
+    `\nB. pipeline: ${fmt(N)} patients due this minute, ${sample.length} message(s) each, ${HISTORY_DAYS} days of history …`,
+  );
   const b = await pipeline(redisUrl, redis, now, state);
   const bMsgs = b.rate;
   const bPatients = (b.rate * b.patients) / b.messages;
@@ -422,7 +432,7 @@ async function main(): Promise<void> {
     '',
     `- A: ${fmt(a.jobs)} jobs, concurrency ${CONCURRENCY}, delivered in ${fmt(a.ms / 1000, 1)} s from the first delivery at the fake to the last; ${cpuText(a.cpu)}; per job ${commandsText(a.cpu, a.jobs)}.`,
     ...(a2 ? [`- A2: ${fmt(a2.jobs)} jobs in ${fmt(a2.ms / 1000, 1)} s; ${cpuText(a2.cpu)}.`] : []),
-    `- B: ${fmt(N)} patients, ${sample.length} messages each; TELEGRAM_RATE_PER_SECOND ${fmt(DELIVERY_RATE)} (a slot every ${interval(DELIVERY_RATE)} µs), DELIVERY_CONCURRENCY ${CONCURRENCY}, STEP_THREADS ${loadConfig({}).stepThreads} (the default here: the cores but one). States and schedules seeded in ${fmt(b.seedMs / 1000, 1)} s (not timed).`,
+    `- B: ${fmt(N)} patients, ${sample.length} messages each, ${HISTORY_DAYS === 0 ? 'onboarded an hour before' : `${HISTORY_DAYS} days of daily check-ins behind each (a record of ${encodeRecord(state, new Map(), Buffer.alloc(0), []).length} bytes without its audit log)`}; TELEGRAM_RATE_PER_SECOND ${fmt(DELIVERY_RATE)} (a slot every ${interval(DELIVERY_RATE)} µs), DELIVERY_CONCURRENCY ${CONCURRENCY}, STEP_THREADS ${loadConfig({}).stepThreads} (the default here: the cores but one). States and schedules seeded in ${fmt(b.seedMs / 1000, 1)} s (not timed).`,
     `- B: ${fmt(b.messages)} messages, ${fmt(b.patients)} patients served, ${b.duplicates} served more than once, delivered in ${fmt(b.ms / 1000, 1)} s from the first delivery at the fake to the last; the first came ${fmt(b.firstMs / 1000, 1)} s and the last ${fmt(b.fromStartMs / 1000, 1)} s after the service was started.`,
     `- B stages: every due entry scheduled at ${fmt(b.scheduledMs / 1000, 1)} s; every timer job run at ${fmt(b.timersMs / 1000, 1)} s (${fmt(perSecond(N, b.timersMs))} patients/s); largest backlog ${fmt(b.maxTimerBacklog)} timer jobs, ${fmt(b.maxOutboxBacklog)} deliveries.`,
     `- B load: ${cpuText(b.cpu)}; per patient ${commandsText(b.cpu, N)}; ${b.connections} TCP connections at the fake; Redis used ${b.memory} at the end (finished jobs are kept an hour, 10,000 at most).`,

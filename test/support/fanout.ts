@@ -5,31 +5,43 @@ import type { PatientState } from '../../src/engine/state.ts';
 import { step } from '../../src/engine/step.ts';
 import { encodeRecord } from '../../src/runtime/record-codec.ts';
 import { keysOf } from '../../src/runtime/store.ts';
-import { formatWallTime, localDate, localMinutes } from '../../src/time/local.ts';
+import { formatWallTime, localDate, localMinutes, nextWallTime } from '../../src/time/local.ts';
 import { realContent } from './content.ts';
 import { SimPatient } from './patient.ts';
 
+/** A check-in a day, pain drifting between 2 and 4, every session done. */
+const PAINS = [3, 3, 2, 4, 3, 2, 3];
+
 /**
  * An active patient as onboarding through the pure engine leaves them, due for drills this minute
- * in `timezone`, and the drills message that push sends.
+ * in `timezone`, and the drills message that push sends. With `historyDays`, the patient onboarded
+ * that many days before and checked in every day since, so the record carries those days (the
+ * engine's step and the record's size grow with them).
  */
 export function duePatient(
   now: number,
   timezone = 'UTC',
+  historyDays = 0,
 ): { state: PatientState; sample: OutboundMessage[] } {
+  const today = localDate(now, timezone);
   const sim = new SimPatient(realContent(), {
     id: 'tg:1',
     timezone,
-    start: new Date(now - 3_600_000).toISOString(),
+    // With a history, onboarded at 01:00 some days ago, before that day's drill time.
+    start: new Date(
+      historyDays === 0
+        ? now - 3_600_000
+        : nextWallTime(now - (historyDays + 1) * 86_400_000, '01:00', timezone),
+    ).toISOString(),
   }).onboard();
   if (sim.state?.status !== 'active') throw new Error('onboarding the template patient failed');
-  const today = localDate(now, timezone);
+  for (let d = 0; d < historyDays; d++) sim.day({ outcome: 'done', pain: PAINS[d % PAINS.length] as number });
   const minute = localMinutes(now, timezone);
-  // No day record yet (so today's push is still to come), screened and heard from today (so no
-  // weekly re-check or silence nudge replaces the session), and no quiet hours whatever the hour.
+  // No day record for today (so today's push is still to come), screened and heard from today (so
+  // no weekly re-check or silence nudge replaces the session), and no quiet hours whatever the hour.
   const state: PatientState = {
     ...sim.state,
-    days: [],
+    days: sim.state.days.filter((day) => day.date < today),
     lastScreenOn: today,
     lastHeardOn: today,
     schedule: {
