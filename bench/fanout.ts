@@ -340,7 +340,11 @@ async function main(): Promise<void> {
   }
   const { state, sample } = duePatient(now, 'UTC', HISTORY_DAYS);
   if (sample.length !== MESSAGES_PER_PUSH)
-    throw new Error(`the template patient gets ${sample.length} drills messages`);
+    throw new Error(
+      sample.some((m) => m.chart)
+        ? 'on a Monday a patient with a week behind them gets the weekly chart with the push (npm run bench:charts times it): use --history-days under 7, or run on another day'
+        : `the template patient gets ${sample.length} drills messages`,
+    );
   // The baseline posts the very request a patient's push makes: the session with its buttons.
   const message = sample[0] as OutboundMessage;
 
