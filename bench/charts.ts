@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { painChartSpec, renderPng, renderSvg } from '../src/charts/charts.ts';
 import type { OutboundMessage } from '../src/engine/events.ts';
 import { duePatient } from '../test/support/fanout.ts';
-import { fmt, intFlag, runBench, say } from './support.ts';
+import { fmt, intFlag, median, runBench, say } from './support.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -25,14 +25,14 @@ const CHARTS = intFlag(args, 'charts', 1);
 const WARM_UP = 5;
 
 /** The median of `runs` timings of `work`, in ms. */
-async function median(runs: number, work: () => Promise<unknown>): Promise<number> {
+async function timed(runs: number, work: () => Promise<unknown>): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     const start = performance.now();
     await work();
     times.push(performance.now() - start);
   }
-  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)] as number;
+  return median(times);
 }
 
 async function main(): Promise<void> {
@@ -46,9 +46,9 @@ async function main(): Promise<void> {
   const spec = painChartSpec(chart.points, chart.labels);
   for (let i = 0; i < WARM_UP; i++) await renderPng(spec);
   const cpuBefore = process.cpuUsage();
-  const png = await median(CHARTS, () => renderPng(spec));
+  const png = await timed(CHARTS, () => renderPng(spec));
   const cpu = process.cpuUsage(cpuBefore);
-  const svg = await median(CHARTS, () => renderSvg(spec));
+  const svg = await timed(CHARTS, () => renderSvg(spec));
   const { png: bytes, width, height } = await renderPng(spec);
   say(
     `bench/charts: the weekly chart of a patient with ${HISTORY_DAYS} days of check-ins (${chart.points.length} points)`,

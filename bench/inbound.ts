@@ -52,6 +52,7 @@ import {
   fmt,
   intFlag,
   machine,
+  median,
   perSecond,
   Resources,
   RunLimits,
@@ -548,14 +549,6 @@ async function throughputRound(
     `   ${subject.name}, round ${index}: ${fmt(UPDATES)} updates in ${fmt(result.ms / 1000, 1)} s = ${fmt(rate)}/s; ${cpuText(cpu)}; ${commandsText(cpu, UPDATES)} per update`,
   );
   return { ...result, perSecond: rate, cpu, calls };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((x, y) => x - y);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
 
 async function listen(server: Server): Promise<number> {

@@ -7,6 +7,14 @@ import { hasRedisServer, startPrivateRedis } from '../src/runtime/redis-server.t
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export const say = (line: string) => process.stdout.write(`${line}\n`);
+/** The middle value (the mean of the two middle ones for an even count). */
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+}
 export const perSecond = (count: number, ms: number) => (count * 1000) / ms;
 export const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits });
 
