@@ -1,7 +1,8 @@
 import { resolve } from 'node:path';
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import type { PatientState } from '../engine/state.ts';
 import { type ApplyResult, type Plan, type PlanInput, type StoreWrite, stateOfRecord } from './store.ts';
+import { typeScriptPool } from './thread-pool.ts';
 
 /** A plan whose new state is left in its record (see `StepPool.planMany`). */
 interface StatelessPlan {
@@ -23,15 +24,11 @@ export class StepPool {
   private readonly pool: Piscina;
 
   constructor(opts: { contentDir: string; threads: number }) {
-    this.pool = new Piscina({
-      filename: new URL('./step-thread.ts', import.meta.url).href,
+    this.pool = typeScriptPool(new URL('./step-thread.ts', import.meta.url), {
       minThreads: opts.threads,
       maxThreads: opts.threads,
       // The thread loads the same content the process did, from the same place.
       workerData: { contentDir: resolve(opts.contentDir) },
-      // The thread runs the TypeScript sources as the process does, whoever started it and from
-      // whichever directory (so tsx by its path, not by a name resolved from there).
-      execArgv: ['--import', import.meta.resolve('tsx')],
     });
   }
 
