@@ -37,7 +37,19 @@ export class Outbox {
     private readonly redis: Redis,
     /** Where given, `sendNow` tries the platform before the queue. */
     private readonly direct?: DirectSending,
+    /**
+     * A message as the recipient's platform sends it, one request each (a picture apart from a text
+     * too long to go with it): each takes its own slot, and a retry resumes after the last one taken.
+     */
+    private readonly requests: (recipient: string, message: OutboundMessage) => OutboundMessage[] = (
+      _,
+      m,
+    ) => [m],
   ) {}
+
+  private split(recipient: string, messages: OutboundMessage[]): OutboundMessage[] {
+    return messages.flatMap((message) => this.requests(recipient, message));
+  }
 
   /**
    * The queue's fast path: the messages go straight to the platform at the shared pace, and only
@@ -54,6 +66,7 @@ export class Outbox {
   ): Promise<void> {
     const direct = this.direct;
     if (!direct || messages.length === 0) return this.enqueue(key, recipient, messages, opts);
+    messages = this.split(recipient, messages);
     const jobId = jobIdOf(recipient, key);
     const sent = this.queue.toKey(`sent:${jobId}`);
     if (!opts.fresh && (await direct.redis.exists(sent)) === 1) return;
@@ -93,7 +106,11 @@ export class Outbox {
     // message, never lose one.
     const sent = this.queue.toKey(`sent:${jobId}`);
     if (!opts.fresh && (await this.redis.exists(sent)) === 1) return;
-    await this.queue.add('deliver', { patientId: recipient, messages }, { jobId, ...DELIVERY_JOB_OPTIONS });
+    await this.queue.add(
+      'deliver',
+      { patientId: recipient, messages: this.split(recipient, messages) },
+      { jobId, ...DELIVERY_JOB_OPTIONS },
+    );
     await this.redis.set(sent, '1', 'PX', OUTBOX_DEDUP_MS);
   }
 
@@ -155,6 +172,11 @@ export interface DeliveryWorkerOptions {
    * repeat. A message takes its turn before its slot, so a slot is not held while it waits.
    */
   limit?: Limit;
+  /**
+   * Readies a message for the platform (draws its chart) after its turn and before its slot: once,
+   * however often the platform asks it to wait.
+   */
+  prepare?: (message: OutboundMessage) => Promise<OutboundMessage>;
   /** How long a job stays locked by a worker that stopped answering (a killed process). */
   lockDurationMs?: number;
   log: Logger;
@@ -223,10 +245,12 @@ export function pacedDeliver(
  */
 export function createDeliveryWorker(deliver: Deliver, opts: DeliveryWorkerOptions): Worker<DeliveryJob> {
   const pacedAlone = pacedDeliver(deliver, opts.pacing, { ...opts, retries: INLINE_RATE_LIMITS });
-  const limit = opts.limit;
-  const paced: Deliver = limit
-    ? (patientId, message) => limit(() => pacedAlone(patientId, message))
+  const prepare = opts.prepare;
+  const prepared: Deliver = prepare
+    ? async (patientId, message) => pacedAlone(patientId, await prepare(message))
     : pacedAlone;
+  const limit = opts.limit;
+  const paced: Deliver = limit ? (patientId, message) => limit(() => prepared(patientId, message)) : prepared;
   const worker = new Worker<DeliveryJob>(
     QUEUES.outbox,
     async (job) => {

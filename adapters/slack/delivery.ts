@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
+import { pictureApart } from '../../jobs/charts.ts';
 import type { DeliveryResult } from '../../jobs/delivery.ts';
 import type { OutboundMessage } from '../../src/engine/events.ts';
 import type { QuestionMessages } from '../../src/runtime/question-messages.ts';
@@ -58,3 +59,6 @@ export function slackChannelOf(recipient: string): { teamId: string; channel: st
   const user = slackUserOf(recipient);
   return user && { teamId: user.teamId, channel: `@${user.userId}` };
 }
+
+/** A message as Slack's requests: a picture is a file upload of its own, before the text. */
+export const slackRequests = pictureApart;

@@ -110,6 +110,7 @@ export function createSlackSender(opts: SlackSenderOptions) {
         const { teamId } = userOf(patientId);
         const c = await client(teamId);
         await uploadImage(c, channel, message);
+        if (!message.text) return { ok: true };
         const posted = await c.chat.postMessage({ channel, ...messageBlocks(message) });
         return { ok: true, ...(posted.ts ? { messageId: posted.ts } : {}) };
       });
@@ -149,6 +150,7 @@ export function createSlackSender(opts: SlackSenderOptions) {
       return attempt(async () => {
         const c = await client(teamId);
         await uploadImage(c, channel, message);
+        if (!message.text) return { ok: true };
         const posted = await c.chat.postMessage({ channel, ...messageBlocks(message) });
         return { ok: true, ...(posted.ts ? { messageId: posted.ts } : {}) };
       });

@@ -1,7 +1,8 @@
+import { pictureApart } from '../../jobs/charts.ts';
 import type { DeliveryResult } from '../../jobs/delivery.ts';
 import type { OutboundMessage } from '../../src/engine/events.ts';
 import type { QuestionMessages } from '../../src/runtime/question-messages.ts';
-import type { TelegramSender } from './sender.ts';
+import { CAPTION_MAX_CHARS, type TelegramSender } from './sender.ts';
 import { chatIdOf } from './updates.ts';
 
 /**
@@ -26,4 +27,9 @@ export function telegramDeliver(sender: TelegramSender, questions: QuestionMessa
     }
     return sent;
   };
+}
+
+/** A message as Telegram's requests: a picture whose text is too long for its caption goes first, alone. */
+export function telegramRequests(message: OutboundMessage): OutboundMessage[] {
+  return message.text.length > CAPTION_MAX_CHARS ? pictureApart(message) : [message];
 }

@@ -12,7 +12,8 @@ const CHOICE_VALUE_MAX_CHARS = 48;
 /** Sent as the seq of a keyboard whose message asks no question: no question has it, so a tap is stale. */
 const NO_QUESTION_SEQ = 0;
 const DEFAULT_TIMEOUT_SECONDS = 15;
-const CAPTION_MAX_CHARS = 1024;
+/** The most a photo's caption holds. */
+export const CAPTION_MAX_CHARS = 1024;
 
 // seq: a canonical non-negative decimal (no sign, no leading zeros), value: no control characters.
 const CALLBACK_DATA = /^(0|[1-9]\d{0,15}):([^\p{Cc}]+)$/u;
@@ -141,7 +142,8 @@ export function createTelegramSender(opts: TelegramSenderOptions): TelegramSende
         const photo = new InputFile(Buffer.from(message.image.png, 'base64'), 'chart.png');
         // A caption holds 1024 characters; a longer text follows the picture as its own message.
         if (message.text.length <= CAPTION_MAX_CHARS) {
-          const sent = await api.sendPhoto(chatId, photo, { caption: message.text, ...markup });
+          const caption = message.text ? { caption: message.text } : {};
+          const sent = await api.sendPhoto(chatId, photo, { ...caption, ...markup });
           return { ok: true, messageId: String(sent.message_id) };
         }
         await api.sendPhoto(chatId, photo);

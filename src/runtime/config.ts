@@ -137,6 +137,11 @@ const VARIABLES = {
     'expected a whole number of threads (0–16; 0 steps on the main thread)',
     false,
   ),
+  CHART_THREADS: variable(
+    z.string().regex(/^\d+$/).transform(Number).pipe(z.int().min(0).max(16)).default(1),
+    'expected a whole number of threads (0–16; 0 draws on the main thread)',
+    false,
+  ),
   DEFAULT_LOCALE: variable(z.enum(LOCALES).default('en'), `expected one of ${LOCALES.join(', ')}`, false),
   TELEGRAM_BOT_TOKEN: variable(
     z
@@ -278,6 +283,8 @@ export interface Config {
   deliveryConcurrency: number;
   /** Worker threads that plan a fan-out's steps beside the main thread's I/O (0: none). */
   stepThreads: number;
+  /** Worker threads that draw the charts of a worker's messages (0: the main thread draws them). */
+  chartThreads: number;
   /** How long a job stays with a worker that stopped answering before another takes it over. */
   jobLockSeconds: number;
 }
@@ -359,5 +366,6 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     deliveryConcurrency: raw.DELIVERY_CONCURRENCY,
     jobLockSeconds: raw.JOB_LOCK_SECONDS,
     stepThreads: raw.STEP_THREADS,
+    chartThreads: raw.CHART_THREADS,
   };
 }

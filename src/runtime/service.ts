@@ -6,7 +6,7 @@ import type { ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import { type RunningSlackApp, startSlackApp } from '../../adapters/slack/app.ts';
 import { boltLogger } from '../../adapters/slack/bolt-logger.ts';
-import { SLACK_CHANNEL_PREFIX, slackDeliver } from '../../adapters/slack/delivery.ts';
+import { SLACK_CHANNEL_PREFIX, slackDeliver, slackRequests } from '../../adapters/slack/delivery.ts';
 import { slackUserOf } from '../../adapters/slack/events.ts';
 import { homeViewOf } from '../../adapters/slack/home.ts';
 import { botTokenOf, RedisInstallationStore } from '../../adapters/slack/installation-store.ts';
@@ -22,10 +22,11 @@ import {
   startWebhook,
   webhookSecretOf,
 } from '../../adapters/telegram/bot.ts';
-import { telegramDeliver } from '../../adapters/telegram/delivery.ts';
+import { telegramDeliver, telegramRequests } from '../../adapters/telegram/delivery.ts';
 import { createTelegramSender } from '../../adapters/telegram/sender.ts';
 import { chatIdOf } from '../../adapters/telegram/updates.ts';
-import { drawingCharts } from '../../jobs/charts.ts';
+import { ChartPool } from '../../jobs/chart-pool.ts';
+import { drawingCharts, imageOf, withChart } from '../../jobs/charts.ts';
 import { postCoachDigests, startCoachDigests } from '../../jobs/coach-digests.ts';
 import {
   createDeliveryWorker,
@@ -104,14 +105,28 @@ async function queueHealth(queue: Queue): Promise<string> {
 }
 
 /** Patient ids carry their platform: `tg:<chat id>` is a Telegram chat, `sl:`/`slc:` are Slack's. */
+function platformOf(recipient: string): 'telegram' | 'slack' | undefined {
+  if (chatIdOf(recipient) !== undefined) return 'telegram';
+  if (slackUserOf(recipient) !== undefined || recipient.startsWith(SLACK_CHANNEL_PREFIX)) return 'slack';
+  return undefined;
+}
+
 function platformDeliver(telegram: Deliver | undefined, slack: Deliver | undefined, log: Logger): Deliver {
   return async (patientId, message) => {
-    if (telegram && chatIdOf(patientId) !== undefined) return telegram(patientId, message);
-    if (slack && (slackUserOf(patientId) !== undefined || patientId.startsWith(SLACK_CHANNEL_PREFIX)))
-      return slack(patientId, message);
+    const platform = platformOf(patientId);
+    if (telegram && platform === 'telegram') return telegram(patientId, message);
+    if (slack && platform === 'slack') return slack(patientId, message);
     log.error({ patientId }, 'no platform configured for this patient');
     throw new UnrecoverableError(`no platform configured for patient ${patientId}`);
   };
+}
+
+/** A message as its recipient's platform sends it: one request each (the outbox splits by it). */
+export function platformRequests(recipient: string, message: OutboundMessage): OutboundMessage[] {
+  const platform = platformOf(recipient);
+  if (platform === 'telegram') return telegramRequests(message);
+  if (platform === 'slack') return slackRequests(message);
+  return [message];
 }
 
 /**
@@ -196,14 +211,18 @@ async function openService(opts: ServiceOptions, opened: Opened): Promise<Servic
     { queue: QUEUES.outbox, counts: await outboxQueue.getJobCounts() },
   ]);
   const deliverWith = (remembering: QuestionMessages) =>
-    drawingCharts(
-      platformDeliver(
-        sender && telegramDeliver(sender, remembering),
-        slack && slackDeliver(slack, remembering, storeRedis, keyPrefix),
-        log,
-      ),
+    platformDeliver(
+      sender && telegramDeliver(sender, remembering),
+      slack && slackDeliver(slack, remembering, storeRedis, keyPrefix),
+      log,
     );
   const deliver = deliverWith(questions);
+  // Only a worker delivers, so only a worker draws charts; it closes after the workers that use it.
+  const chartPool =
+    config.roles.includes('worker') && config.chartThreads > 0
+      ? opened.add(new ChartPool({ threads: config.chartThreads }), (p) => p.close())
+      : undefined;
+  const drawChart = chartPool?.draw ?? imageOf;
   const deliveryObserve = {
     delivered: (recipient: string) => metrics.delivered.inc({ platform: Metrics.platformOf(recipient) }),
     retried: (reason: 'rate_limited' | 'error' | 'blocked' | 'rejected') => metrics.retries.inc({ reason }),
@@ -217,17 +236,21 @@ async function openService(opts: ServiceOptions, opened: Opened): Promise<Servic
     redis,
     config.roles.includes('worker')
       ? {
-          deliver: pacedDeliver(deliverWith(new QuestionMessages(pipelinedRedis, keyPrefix)), pushPacing, {
-            retries: 0,
-            log,
-            observe: deliveryObserve,
-          }),
+          deliver: drawingCharts(
+            pacedDeliver(deliverWith(new QuestionMessages(pipelinedRedis, keyPrefix)), pushPacing, {
+              retries: 0,
+              log,
+              observe: deliveryObserve,
+            }),
+            drawChart,
+          ),
           redis: pipelinedRedis,
           limit: inFlight.direct,
           log,
           delivered: deliveryObserve.delivered,
         }
       : undefined,
+    platformRequests,
   );
   const teams = new TeamStore(storeRedis, keyPrefix);
   const coaches = new CoachStore(storeRedis, keyPrefix, config.coaches);
@@ -360,6 +383,7 @@ async function openService(opts: ServiceOptions, opened: Opened): Promise<Servic
         pacing,
         concurrency: config.deliveryConcurrency,
         limit: inFlight.queued,
+        prepare: (message) => withChart(message, drawChart),
         lockDurationMs,
         log,
         observe: deliveryObserve,

@@ -2,8 +2,15 @@ import { Queue, type Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { telegramRequests } from '../../adapters/telegram/delivery.ts';
 import { createTelegramSender } from '../../adapters/telegram/sender.ts';
-import { createDeliveryWorker, inFlightLimit, Outbox, pacedDeliver } from '../../jobs/delivery.ts';
+import {
+  createDeliveryWorker,
+  type DeliveryWorkerOptions,
+  inFlightLimit,
+  Outbox,
+  pacedDeliver,
+} from '../../jobs/delivery.ts';
 import { type DeliveryJob, QUEUES } from '../../jobs/queues.ts';
 import { SendPacer } from '../../jobs/send-pacer.ts';
 import { type FakeBotApi, startFakeBotApi } from '../support/fake-bot-api.ts';
@@ -11,6 +18,8 @@ import { useRedis } from '../support/redis.ts';
 import { seeded } from '../support/service.ts';
 
 const redisFixture = useRedis();
+/** The eight bytes of a PNG's signature: all a fake platform looks at. */
+const TINY_PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).toString('base64');
 let fake: FakeBotApi | undefined;
 const closers: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -18,7 +27,10 @@ afterEach(async () => {
   await fake?.stop();
 });
 
-async function pipeline(behaviour: Parameters<typeof startFakeBotApi>[0]) {
+async function pipeline(
+  behaviour: Parameters<typeof startFakeBotApi>[0],
+  opts: Pick<DeliveryWorkerOptions, 'prepare'> = {},
+) {
   fake = await startFakeBotApi({ random: seeded(7), ...behaviour });
   const prefix = `{${redisFixture.prefix().replace(/[^A-Za-z0-9_-]/g, '')}q}`;
   // Workers block on their connection, so BullMQ wants one that never gives up on a request.
@@ -35,6 +47,7 @@ async function pipeline(behaviour: Parameters<typeof startFakeBotApi>[0]) {
       pacing: () => pacer,
       concurrency: 5,
       log: pino({ level: 'silent' }),
+      ...opts,
       onBlocked: async (patientId) => {
         blocked.push(patientId);
       },
@@ -140,6 +153,52 @@ describe('delivery', () => {
       'tg:7|goodbye',
     ]);
   });
+
+  it('sends a picture apart from a text too long for its caption, and a retried text alone', async () => {
+    const p = await pipeline({ fail: { status500Rate: 1, methods: ['sendMessage'] } });
+    const outbox = new Outbox(p.queue, p.connection, undefined, (_, message) => telegramRequests(message));
+    const review = 'Your week. '.repeat(120);
+    await outbox.enqueue('review', 'tg:31', [
+      { text: review, image: { png: TINY_PNG, alt: 'Your pain and sessions' } },
+      { text: 'Today’s session' },
+    ]);
+    const [job] = await p.queue.getJobs(['waiting', 'active', 'delayed']);
+    expect(job?.data.messages.map((m) => [m.text.length, m.image?.alt])).toEqual([
+      [0, 'Your pain and sessions'],
+      [review.length, undefined],
+      ['Today’s session'.length, undefined],
+    ]);
+    // The text fails until the platform recovers; its job resumes after the picture.
+    await vi.waitFor(() => expect(p.fake.stats.status500).toBeGreaterThan(0));
+    p.fake.setBehaviour({ fail: undefined });
+    await vi.waitFor(() => expect(p.fake.stats.delivered).toBe(2), { timeout: 15_000, interval: 100 });
+    expect(p.fake.messages().map((m) => [m.method, m.text?.length])).toEqual([
+      ['sendPhoto', undefined],
+      ['sendMessage', review.length],
+      ['sendMessage', 'Today’s session'.length],
+    ]);
+    expect(p.fake.stats.photos).toBe(1);
+  }, 30_000);
+
+  it('prepares a message before its slot, once, however often the platform asks it to wait', async () => {
+    const prepared: { text: string; requestsBefore: number }[] = [];
+    const requests = () => [...(fake?.stats.requests.values() ?? [])].reduce((sum, n) => sum + n, 0);
+    const p = await pipeline(
+      { fail: { status429Rate: 1, retryAfter: 1 } },
+      {
+        prepare: async (message) => {
+          prepared.push({ text: message.text, requestsBefore: requests() });
+          return { ...message, text: `${message.text}, drawn` };
+        },
+      },
+    );
+    await p.outbox.enqueue('weekly', 'tg:32', [{ text: 'Your week' }]);
+    await vi.waitFor(() => expect(p.fake.stats.status429).toBeGreaterThanOrEqual(2), { timeout: 10_000 });
+    p.fake.setBehaviour({ fail: undefined });
+    await vi.waitFor(() => expect(p.fake.stats.delivered).toBe(1), { timeout: 10_000 });
+    expect(prepared).toEqual([{ text: 'Your week', requestsBefore: 0 }]);
+    expect(p.fake.messages().map((m) => m.text)).toEqual(['Your week, drawn']);
+  }, 30_000);
 
   it('gives up at once on a user who blocked the bot and reports them', async () => {
     const p = await pipeline({ blockedChats: new Set(['9']) });

@@ -41,6 +41,7 @@ describe('loadConfig', () => {
       jobLockSeconds: 30,
       // The cores but one, at most 4: none on a single core.
       stepThreads: Math.min(4, availableParallelism() - 1),
+      chartThreads: 1,
     });
   });
 
@@ -78,6 +79,7 @@ describe('loadConfig', () => {
       SLACK_RATE_PER_CHANNEL: '0.5',
       DELIVERY_CONCURRENCY: '50',
       STEP_THREADS: '3',
+      CHART_THREADS: '0',
       UNRELATED: 'ignored',
     });
     expect(config).toEqual({
@@ -113,6 +115,7 @@ describe('loadConfig', () => {
       deliveryConcurrency: 50,
       jobLockSeconds: 30,
       stepThreads: 3,
+      chartThreads: 0,
     });
   });
 
@@ -127,6 +130,7 @@ describe('loadConfig', () => {
     ['DELIVERY_CONCURRENCY', 'many', 'expected a whole number of parallel deliveries'],
     ['STEP_THREADS', '17', 'expected a whole number of threads (0–16'],
     ['STEP_THREADS', '-1', 'expected a whole number of threads (0–16'],
+    ['CHART_THREADS', '2.5', 'expected a whole number of threads (0–16; 0 draws on the main thread)'],
     ['TELEGRAM_API_ROOT', 'ftp://bots', 'expected an http:// or https:// URL'],
     ['TELEGRAM_WEBHOOK_PORT', '70000', 'expected a TCP port (0–65535; 0 picks a free one)'],
     [

@@ -99,6 +99,17 @@ describe('telegram sender against the fake Bot API', () => {
     ]);
   });
 
+  it('sends a picture without a caption when the text goes apart from it', async () => {
+    const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]).toString('base64');
+    expect(await sender.send('56', { text: '', image: { png, alt: 'chart' } })).toEqual({
+      ok: true,
+      messageId: '1',
+    });
+    const [call] = fake.calls('sendPhoto');
+    expect(call?.payload).not.toHaveProperty('caption');
+    expect(fake.stats.photos).toBe(1);
+  });
+
   it('maps a 429 to retryAfterMs', async () => {
     fake.setBehaviour({ fail: { status429Rate: 1, retryAfter: 7 } });
     await expect(sender.send('1', { text: 'hi' })).resolves.toEqual({ ok: false, retryAfterMs: 7000 });
