@@ -7,7 +7,7 @@
  *
  *   npm run bench:fanout -- [--patients 100000] [--limited-messages 600] [--concurrency 50]
  *     [--diagnose-jobs 20000] [--delivery-rate 100000] [--history-days 0] [--stall-ms 0]
- *     [--timeout-minutes 20] [--out FILE]
+ *     [--limited-charts] [--timeout-minutes 20] [--out FILE]
  *
  * Everything runs on loopback: a private redis-server (or REDIS_URL with a random prefix, whose keys
  * alone are deleted afterwards) and the fake server in this process. Results: docs/PERFORMANCE.md.
@@ -28,7 +28,7 @@ import type { OutboundMessage } from '../src/engine/events.ts';
 import type { PatientState } from '../src/engine/state.ts';
 import { loadConfig } from '../src/runtime/config.ts';
 import { encodeRecord } from '../src/runtime/record-codec.ts';
-import { type Service, startService } from '../src/runtime/service.ts';
+import { platformRequests, type Service, startService } from '../src/runtime/service.ts';
 import { localDate, localMinutes } from '../src/time/local.ts';
 import { realContent } from '../test/support/content.ts';
 import { achievedRate, type FakeBotApi, startFakeBotApi } from '../test/support/fake-bot-api.ts';
@@ -63,6 +63,7 @@ const { values: args } = parseArgs({
     'delivery-rate': { type: 'string', default: '100000' },
     'history-days': { type: 'string', default: '0' },
     'stall-ms': { type: 'string', default: '0' },
+    'limited-charts': { type: 'boolean', default: false },
     'timeout-minutes': { type: 'string', default: '20' },
     out: { type: 'string' },
   },
@@ -90,6 +91,12 @@ const HISTORY_DAYS = int('history-days', 0);
  */
 const STALL_MS = int('stall-ms', 0);
 const STALL_EVERY_MS = 713;
+/**
+ * Every other message of C is a Monday's weekly review with its chart to draw, as on a Monday when
+ * each push is a review and a session (here to distinct chats, as the fake allows one message a
+ * second per chat).
+ */
+const LIMITED_CHARTS = args['limited-charts'] === true;
 const limits = new RunLimits(int('timeout-minutes'));
 const LIMIT = 30;
 const TOKEN = '123:bench';
@@ -282,9 +289,11 @@ async function limited(redisUrl: string, redis: Redis) {
   const queue = res.own(new Queue(QUEUES.outbox, { connection: redis, prefix: `{${prefix}q}` }), (q) =>
     q.close(),
   );
-  const outbox = new Outbox(queue, redis);
+  const outbox = new Outbox(queue, redis, undefined, platformRequests);
+  const review = LIMITED_CHARTS ? mondayReview() : undefined;
   for (let i = 1; i <= LIMITED; i++) {
-    await outbox.enqueue(`bench|${i}`, `tg:${i}`, [{ text: `Rate-limited message ${i}` }]);
+    const message = review && i % 2 === 1 ? review : { text: `Rate-limited message ${i}` };
+    await outbox.enqueue(`bench|${i}`, `tg:${i}`, [message]);
   }
   if (STALL_MS > 0) {
     const stalls = setInterval(() => {
@@ -301,7 +310,7 @@ async function limited(redisUrl: string, redis: Redis) {
   });
   await limits.waitUntil(
     'rate-limited messages delivered',
-    async () => fake.stats.delivered,
+    async () => fake.stats.delivered + fake.stats.photos,
     (n) => n >= LIMITED,
     { report: true },
   );
@@ -313,15 +322,29 @@ async function limited(redisUrl: string, redis: Redis) {
     .slice(1)
     .map((t, i) => t - (at[i] as number))
     .sort((x, y) => x - y);
+  const span = (at.at(-1) ?? 0) - (at[0] ?? 0);
   const result = {
-    delivered: fake.stats.delivered,
-    rate: achievedRate(fake.stats) ?? 0,
+    // A weekly review is a photo with its text as the caption.
+    delivered: at.length,
+    rate: span > 0 ? ((at.length - 1) * 1000) / span : 0,
     status429: fake.stats.status429,
     medianGap: gaps[Math.floor(gaps.length / 2)] ?? 0,
     maxGap: gaps.at(-1) ?? 0,
   };
   await res.end();
   return result;
+}
+
+/**
+ * The weekly review a patient in their second week gets with a Monday's push. After more weeks its
+ * text outgrows a Telegram caption and goes as a message of its own after the photo, a second
+ * message to the chat within the second, which this fake refuses (Telegram allows short bursts).
+ */
+function mondayReview(): OutboundMessage {
+  const monday = Date.parse('2026-11-30T10:00:00Z');
+  const review = duePatient(monday, 'UTC', 7).sample.find((m) => m.chart !== undefined);
+  if (!review) throw new Error('the Monday push carries no weekly chart');
+  return review;
 }
 
 // ---- the run ------------------------------------------------------------------------------------
@@ -380,7 +403,9 @@ async function main(): Promise<void> {
   const cpuLine = `CPU per unit of work (this process, the fake Bot API in it, and redis-server; user and system): A ${fmt(aCpu)} µs per job, B ${fmt(bCpu)} µs per patient (${(bCpu / aCpu).toFixed(2)} ×); at that cost, with all ${box.cpus} cores busy, B could serve at most ${fmt(bMost)} patients/s, ${(bMost / a.perSecond).toFixed(2)} of A.`;
   say(`   ${cpuLine}`);
 
-  say(`\nC. ${LIMIT}/s limit, fake answers 429 above ${LIMIT}/s or 1/s per chat …`);
+  say(
+    `\nC. ${LIMIT}/s limit, fake answers 429 above ${LIMIT}/s or 1/s per chat${LIMITED_CHARTS ? ', every other message a weekly review with its chart' : ''} …`,
+  );
   const c = await limited(redisUrl, redis);
   say(`   ${fmt(c.delivered)} messages at ${fmt(c.rate, 2)}/s, ${c.status429} answered 429`);
 
@@ -441,7 +466,7 @@ async function main(): Promise<void> {
     `- B stages: every due entry scheduled at ${fmt(b.scheduledMs / 1000, 1)} s; every timer job run at ${fmt(b.timersMs / 1000, 1)} s (${fmt(perSecond(N, b.timersMs))} patients/s); largest backlog ${fmt(b.maxTimerBacklog)} timer jobs, ${fmt(b.maxOutboxBacklog)} deliveries.`,
     `- B load: ${cpuText(b.cpu)}; per patient ${commandsText(b.cpu, N)}; ${b.connections} TCP connections at the fake; Redis used ${b.memory} at the end (finished jobs are kept an hour, 10,000 at most).`,
     `- ${cpuLine}`,
-    `- C: ${fmt(c.delivered)} messages to distinct chats put straight on the outbox; a slot every ${interval(LIMIT)} µs, a ceiling of ${fmt(1e6 / interval(LIMIT), 2)}/s (${ratio(1e6 / interval(LIMIT) / LIMIT, 3)} of ${LIMIT}/s); gaps between deliveries at the fake: median ${c.medianGap} ms, longest ${c.maxGap} ms${STALL_MS > 0 ? `; the process blocked its event loop ${STALL_MS} ms every ${STALL_EVERY_MS} ms` : ''}.`,
+    `- C: ${fmt(c.delivered)} messages to distinct chats put straight on the outbox${LIMITED_CHARTS ? ', every other one a weekly review with its chart (drawn as it is delivered)' : ''}; a slot every ${interval(LIMIT)} µs, a ceiling of ${fmt(1e6 / interval(LIMIT), 2)}/s (${ratio(1e6 / interval(LIMIT) / LIMIT, 3)} of ${LIMIT}/s); gaps between deliveries at the fake: median ${c.medianGap} ms, longest ${c.maxGap} ms${STALL_MS > 0 ? `; the process blocked its event loop ${STALL_MS} ms every ${STALL_EVERY_MS} ms` : ''}.`,
   ].join('\n');
   say(`\n${report}`);
   if (args.out) writeFileSync(args.out, `${report}\n`);
