@@ -1,4 +1,4 @@
-import { type ConnectionOptions, type Queue, UnrecoverableError, Worker } from 'bullmq';
+import { type ConnectionOptions, DelayedError, type Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import PQueue from 'p-queue';
 import type { Logger } from 'pino';
@@ -26,6 +26,23 @@ export type Deliver = (patientId: string, message: OutboundMessage) => Promise<D
  */
 export const OUTBOX_DEDUP_MS = 3600 * 1000;
 
+/** How a recipient's chat takes the messages of one delivery. */
+export interface ChatRules {
+  /**
+   * A message as the recipient's platform sends it, one request each (a picture apart from a text
+   * too long to go with it): each takes its own slot, and a retry resumes after the last one taken.
+   */
+  requests(recipient: string, message: OutboundMessage): OutboundMessage[];
+  /**
+   * How long the chat wants between two requests of one delivery (0: back to back). The next one
+   * waits as a delayed job, holding no turn among the messages in flight.
+   */
+  gapMs(recipient: string): number;
+}
+
+/** Each message one request, back to back. */
+export const ANY_CHAT: ChatRules = { requests: (_, message) => [message], gapMs: () => 0 };
+
 /**
  * Every outbound message goes through here: one job per step, its id the idempotency key, led by the
  * recipient, so `/delete` can find and remove the recipient's jobs without a per-patient index.
@@ -37,18 +54,11 @@ export class Outbox {
     private readonly redis: Redis,
     /** Where given, `sendNow` tries the platform before the queue. */
     private readonly direct?: DirectSending,
-    /**
-     * A message as the recipient's platform sends it, one request each (a picture apart from a text
-     * too long to go with it): each takes its own slot, and a retry resumes after the last one taken.
-     */
-    private readonly requests: (recipient: string, message: OutboundMessage) => OutboundMessage[] = (
-      _,
-      m,
-    ) => [m],
+    private readonly chats: ChatRules = ANY_CHAT,
   ) {}
 
   private split(recipient: string, messages: OutboundMessage[]): OutboundMessage[] {
-    return messages.flatMap((message) => this.requests(recipient, message));
+    return messages.flatMap((message) => this.chats.requests(recipient, message));
   }
 
   /**
@@ -70,8 +80,10 @@ export class Outbox {
     const jobId = jobIdOf(recipient, key);
     const sent = this.queue.toKey(`sent:${jobId}`);
     if (!opts.fresh && (await direct.redis.exists(sent)) === 1) return;
+    const gapMs = messages.length > 1 ? this.chats.gapMs(recipient) : 0;
     const accepted = await direct.limit(async () => {
       for (const [i, message] of messages.entries()) {
+        if (i > 0 && gapMs > 0) return i;
         const result = await direct.deliver(recipient, message).catch((error: unknown) => {
           direct.log.warn({ err: error, recipient, jobId }, 'direct send failed; queued');
           return undefined;
@@ -83,10 +95,12 @@ export class Outbox {
     });
     if (accepted < messages.length) {
       const rest = messages.slice(accepted);
+      // What the platform refused is retried at once; what waits for the chat's gap, after it.
+      const delay = accepted > 0 && gapMs > 0 ? { delay: gapMs } : {};
       await this.queue.add(
         'deliver',
         { patientId: recipient, messages: rest },
-        { jobId, ...DELIVERY_JOB_OPTIONS },
+        { jobId, ...DELIVERY_JOB_OPTIONS, ...delay },
       );
     }
     await direct.redis.set(sent, '1', 'PX', OUTBOX_DEDUP_MS);
@@ -177,6 +191,8 @@ export interface DeliveryWorkerOptions {
    * however often the platform asks it to wait.
    */
   prepare?: (message: OutboundMessage) => Promise<OutboundMessage>;
+  /** The wait between two of a job's messages to the recipient's chat (`ChatRules.gapMs`). */
+  gapMs?: (recipient: string) => number;
   /** How long a job stays locked by a worker that stopped answering (a killed process). */
   lockDurationMs?: number;
   log: Logger;
@@ -253,15 +269,22 @@ export function createDeliveryWorker(deliver: Deliver, opts: DeliveryWorkerOptio
   const paced: Deliver = limit ? (patientId, message) => limit(() => prepared(patientId, message)) : prepared;
   const worker = new Worker<DeliveryJob>(
     QUEUES.outbox,
-    async (job) => {
+    async (job, token) => {
       const { patientId, messages } = job.data;
       // A retried job resumes after the last message the platform accepted.
       const from = typeof job.progress === 'number' ? job.progress : 0;
+      const gapMs = messages.length - from > 1 ? (opts.gapMs?.(patientId) ?? 0) : 0;
       for (let i = from; i < messages.length; i++) {
         const result = await paced(patientId, messages[i] as OutboundMessage);
         if (!result.ok) return refused(job.id, patientId, result);
         opts.observe?.delivered(patientId);
-        if (i + 1 < messages.length) await job.updateProgress(i + 1);
+        if (i + 1 === messages.length) return;
+        await job.updateProgress(i + 1);
+        if (gapMs > 0) {
+          // The rest waits out the chat's gap in the delayed set, its turn and its slot free.
+          await job.moveToDelayed(Date.now() + gapMs, token);
+          throw new DelayedError();
+        }
       }
     },
     {

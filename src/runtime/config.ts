@@ -116,6 +116,11 @@ const VARIABLES = {
     'expected a whole number of messages per second (1–100000)',
     false,
   ),
+  TELEGRAM_CHAT_GAP_MS: variable(
+    z.string().regex(/^\d+$/).transform(Number).pipe(z.int().min(0).max(60_000)).default(1000),
+    "expected whole milliseconds (0–60000; 0 sends a chat's messages back to back)",
+    false,
+  ),
   SLACK_RATE_PER_CHANNEL: variable(
     z
       .string()
@@ -278,6 +283,8 @@ export interface Config {
   telegramWebhookSecret: string | undefined;
   telegramWebhookPort: number;
   telegramRatePerSecond: number;
+  /** The wait between two messages of one delivery to one Telegram chat (0: back to back). */
+  telegramChatGapMs: number;
   /** Slack's pace for any one channel (a patient's DM, a team's channel). */
   slackRatePerChannel: number;
   deliveryConcurrency: number;
@@ -362,6 +369,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     telegramWebhookSecret: raw.TELEGRAM_WEBHOOK_SECRET,
     telegramWebhookPort: raw.TELEGRAM_WEBHOOK_PORT,
     telegramRatePerSecond: raw.TELEGRAM_RATE_PER_SECOND,
+    telegramChatGapMs: raw.TELEGRAM_CHAT_GAP_MS,
     slackRatePerChannel: raw.SLACK_RATE_PER_CHANNEL,
     deliveryConcurrency: raw.DELIVERY_CONCURRENCY,
     jobLockSeconds: raw.JOB_LOCK_SECONDS,

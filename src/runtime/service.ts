@@ -29,6 +29,7 @@ import { ChartPool } from '../../jobs/chart-pool.ts';
 import { drawingCharts, imageOf, withChart } from '../../jobs/charts.ts';
 import { postCoachDigests, startCoachDigests } from '../../jobs/coach-digests.ts';
 import {
+  type ChatRules,
   createDeliveryWorker,
   type Deliver,
   inFlightLimit,
@@ -121,12 +122,21 @@ function platformDeliver(telegram: Deliver | undefined, slack: Deliver | undefin
   };
 }
 
-/** A message as its recipient's platform sends it: one request each (the outbox splits by it). */
-export function platformRequests(recipient: string, message: OutboundMessage): OutboundMessage[] {
-  const platform = platformOf(recipient);
-  if (platform === 'telegram') return telegramRequests(message);
-  if (platform === 'slack') return slackRequests(message);
-  return [message];
+/**
+ * How each platform's chats take a delivery: its messages as the platform's requests, and, on
+ * Telegram, `telegramGapMs` between two of them to one chat (Telegram refuses more than about one
+ * message a second in a chat; Slack's pace is already a channel's own).
+ */
+export function platformChats(telegramGapMs: number): ChatRules {
+  return {
+    requests(recipient, message) {
+      const platform = platformOf(recipient);
+      if (platform === 'telegram') return telegramRequests(message);
+      if (platform === 'slack') return slackRequests(message);
+      return [message];
+    },
+    gapMs: (recipient) => (platformOf(recipient) === 'telegram' ? telegramGapMs : 0),
+  };
 }
 
 /**
@@ -231,6 +241,7 @@ async function openService(opts: ServiceOptions, opened: Opened): Promise<Servic
   // Direct sends and the delivery worker share DELIVERY_CONCURRENCY, so a crash repeats no more;
   // the worker's messages (replies among them) take their turn before waiting pushes.
   const inFlight = inFlightLimit(config.deliveryConcurrency);
+  const chats = platformChats(config.telegramChatGapMs);
   const outbox = new Outbox(
     outboxQueue,
     redis,
@@ -250,7 +261,7 @@ async function openService(opts: ServiceOptions, opened: Opened): Promise<Servic
           delivered: deliveryObserve.delivered,
         }
       : undefined,
-    platformRequests,
+    chats,
   );
   const teams = new TeamStore(storeRedis, keyPrefix);
   const coaches = new CoachStore(storeRedis, keyPrefix, config.coaches);
@@ -384,6 +395,7 @@ async function openService(opts: ServiceOptions, opened: Opened): Promise<Servic
         concurrency: config.deliveryConcurrency,
         limit: inFlight.queued,
         prepare: (message) => withChart(message, drawChart),
+        gapMs: chats.gapMs,
         lockDurationMs,
         log,
         observe: deliveryObserve,

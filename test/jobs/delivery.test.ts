@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { telegramRequests } from '../../adapters/telegram/delivery.ts';
 import { createTelegramSender } from '../../adapters/telegram/sender.ts';
 import {
+  ANY_CHAT,
   createDeliveryWorker,
   type DeliveryWorkerOptions,
   inFlightLimit,
@@ -29,7 +30,7 @@ afterEach(async () => {
 
 async function pipeline(
   behaviour: Parameters<typeof startFakeBotApi>[0],
-  opts: Pick<DeliveryWorkerOptions, 'prepare'> = {},
+  opts: Pick<DeliveryWorkerOptions, 'prepare' | 'gapMs'> = {},
 ) {
   fake = await startFakeBotApi({ random: seeded(7), ...behaviour });
   const prefix = `{${redisFixture.prefix().replace(/[^A-Za-z0-9_-]/g, '')}q}`;
@@ -156,7 +157,10 @@ describe('delivery', () => {
 
   it('sends a picture apart from a text too long for its caption, and a retried text alone', async () => {
     const p = await pipeline({ fail: { status500Rate: 1, methods: ['sendMessage'] } });
-    const outbox = new Outbox(p.queue, p.connection, undefined, (_, message) => telegramRequests(message));
+    const outbox = new Outbox(p.queue, p.connection, undefined, {
+      ...ANY_CHAT,
+      requests: (_, message) => telegramRequests(message),
+    });
     const review = 'Your week. '.repeat(120);
     await outbox.enqueue('review', 'tg:31', [
       { text: review, image: { png: TINY_PNG, alt: 'Your pain and sessions' } },
@@ -198,6 +202,46 @@ describe('delivery', () => {
     await vi.waitFor(() => expect(p.fake.stats.delivered).toBe(1), { timeout: 10_000 });
     expect(prepared).toEqual([{ text: 'Your week', requestsBefore: 0 }]);
     expect(p.fake.messages().map((m) => m.text)).toEqual(['Your week, drawn']);
+  }, 30_000);
+
+  it('keeps a chat’s gap between a delivery’s messages, queued or sent at once: no 429 from a strict chat', async () => {
+    const gapMs = 1000;
+    const p = await pipeline(
+      { rateLimit: { perSecond: 1000, perChatPerSecond: 1, retryAfter: 1 } },
+      { gapMs: () => gapMs },
+    );
+    const sender = createTelegramSender({ token: '123:delivery', apiRoot: p.fake.apiRoot });
+    const outbox = new Outbox(
+      p.queue,
+      p.connection,
+      {
+        deliver: (id, message) => sender.send(id.slice(3), message),
+        limit: inFlightLimit(2).direct,
+        redis: p.connection,
+        log: pino({ level: 'silent' }),
+      },
+      { ...ANY_CHAT, gapMs: () => gapMs },
+    );
+    const texts = (chat: string) =>
+      p.fake
+        .messages()
+        .filter((m) => m.chatId === chat)
+        .map((m) => m.text);
+    await outbox.enqueue('monday', 'tg:41', [{ text: 'review' }, { text: 'session' }, { text: 'tip' }]);
+    await outbox.sendNow('monday', 'tg:42', [{ text: 'review' }, { text: 'session' }]);
+    // The fast path sent the first and left the second to wait out the gap, not holding its turn.
+    expect(texts('42')).toEqual(['review']);
+    await vi.waitFor(() => expect(p.fake.stats.delivered).toBe(5), { timeout: 15_000, interval: 100 });
+    expect(texts('41')).toEqual(['review', 'session', 'tip']);
+    expect(texts('42')).toEqual(['review', 'session']);
+    expect(p.fake.stats.status429).toBe(0);
+    for (const chat of ['41', '42']) {
+      const at = p.fake
+        .messages()
+        .filter((m) => m.chatId === chat)
+        .map((m) => m.at);
+      for (const [i, t] of at.slice(1).entries()) expect(t - (at[i] as number)).toBeGreaterThanOrEqual(gapMs);
+    }
   }, 30_000);
 
   it('gives up at once on a user who blocked the bot and reports them', async () => {
