@@ -7,7 +7,7 @@
  *
  *   npm run bench:fanout -- [--patients 100000] [--limited-messages 600] [--concurrency 50]
  *     [--diagnose-jobs 20000] [--delivery-rate 100000] [--history-days 0] [--stall-ms 0]
- *     [--limited-charts] [--timeout-minutes 20] [--out FILE]
+ *     [--limited-charts] [--limited-mondays] [--chat-gap-ms N] [--timeout-minutes 20] [--out FILE]
  *
  * Everything runs on loopback: a private redis-server (or REDIS_URL with a random prefix, whose keys
  * alone are deleted afterwards) and the fake server in this process. Results: docs/PERFORMANCE.md.
@@ -28,7 +28,7 @@ import type { OutboundMessage } from '../src/engine/events.ts';
 import type { PatientState } from '../src/engine/state.ts';
 import { loadConfig } from '../src/runtime/config.ts';
 import { encodeRecord } from '../src/runtime/record-codec.ts';
-import { platformRequests, type Service, startService } from '../src/runtime/service.ts';
+import { platformChats, type Service, startService } from '../src/runtime/service.ts';
 import { localDate, localMinutes } from '../src/time/local.ts';
 import { realContent } from '../test/support/content.ts';
 import { achievedRate, type FakeBotApi, startFakeBotApi } from '../test/support/fake-bot-api.ts';
@@ -64,6 +64,8 @@ const { values: args } = parseArgs({
     'history-days': { type: 'string', default: '0' },
     'stall-ms': { type: 'string', default: '0' },
     'limited-charts': { type: 'boolean', default: false },
+    'limited-mondays': { type: 'boolean', default: false },
+    'chat-gap-ms': { type: 'string' },
     'timeout-minutes': { type: 'string', default: '20' },
     out: { type: 'string' },
   },
@@ -93,10 +95,16 @@ const STALL_MS = int('stall-ms', 0);
 const STALL_EVERY_MS = 713;
 /**
  * Every other message of C is a Monday's weekly review with its chart to draw, as on a Monday when
- * each push is a review and a session (here to distinct chats, as the fake allows one message a
- * second per chat).
+ * each push is a review and a session (here to distinct chats; `--limited-mondays` sends both).
  */
 const LIMITED_CHARTS = args['limited-charts'] === true;
+/**
+ * Every other chat of C gets a Monday's whole push as one delivery: the weekly review with its
+ * chart, then the session, two requests to one chat, which this fake takes a second apart at most.
+ */
+const LIMITED_MONDAYS = args['limited-mondays'] === true;
+/** C's TELEGRAM_CHAT_GAP_MS (unset: the config's default; 0 sends a chat's messages back to back). */
+const CHAT_GAP_MS = args['chat-gap-ms'] === undefined ? undefined : int('chat-gap-ms', 0);
 const limits = new RunLimits(int('timeout-minutes'));
 const LIMIT = 30;
 const TOKEN = '123:bench';
@@ -289,11 +297,19 @@ async function limited(redisUrl: string, redis: Redis) {
   const queue = res.own(new Queue(QUEUES.outbox, { connection: redis, prefix: `{${prefix}q}` }), (q) =>
     q.close(),
   );
-  const outbox = new Outbox(queue, redis, undefined, platformRequests);
+  // It only queues: the gap between a chat's messages is the worker's, from the service's config.
+  const outbox = new Outbox(queue, redis, undefined, platformChats(0));
   const review = LIMITED_CHARTS ? mondayReview() : undefined;
-  for (let i = 1; i <= LIMITED; i++) {
-    const message = review && i % 2 === 1 ? review : { text: `Rate-limited message ${i}` };
-    await outbox.enqueue(`bench|${i}`, `tg:${i}`, [message]);
+  const monday = LIMITED_MONDAYS ? mondayPush() : undefined;
+  // LIMITED requests in all, whatever a chat gets.
+  let requests = 0;
+  for (let i = 1; requests < LIMITED; i++) {
+    const messages =
+      i % 2 === 1 && monday
+        ? monday
+        : [i % 2 === 1 && review ? review : { text: `Rate-limited message ${i}` }];
+    await outbox.enqueue(`bench|${i}`, `tg:${i}`, messages);
+    requests += messages.flatMap((m) => platformChats(0).requests(`tg:${i}`, m)).length;
   }
   if (STALL_MS > 0) {
     const stalls = setInterval(() => {
@@ -307,11 +323,12 @@ async function limited(redisUrl: string, redis: Redis) {
     TELEGRAM_RATE_PER_SECOND: String(LIMIT),
     DELIVERY_CONCURRENCY: String(CONCURRENCY),
     ROLES: 'worker',
+    ...(CHAT_GAP_MS === undefined ? {} : { TELEGRAM_CHAT_GAP_MS: String(CHAT_GAP_MS) }),
   });
   await limits.waitUntil(
     'rate-limited messages delivered',
     async () => fake.stats.delivered + fake.stats.photos,
-    (n) => n >= LIMITED,
+    (n) => n >= requests,
     { report: true },
   );
   const at = fake
@@ -328,6 +345,7 @@ async function limited(redisUrl: string, redis: Redis) {
     delivered: at.length,
     rate: span > 0 ? ((at.length - 1) * 1000) / span : 0,
     status429: fake.stats.status429,
+    status429PerChat: fake.stats.status429PerChat,
     medianGap: gaps[Math.floor(gaps.length / 2)] ?? 0,
     maxGap: gaps.at(-1) ?? 0,
   };
@@ -345,6 +363,14 @@ function mondayReview(): OutboundMessage {
   const review = duePatient(monday, 'UTC', 7).sample.find((m) => m.chart !== undefined);
   if (!review) throw new Error('the Monday push carries no weekly chart');
   return review;
+}
+
+/** A Monday's push in a patient's second week: the weekly review with its chart, then the session. */
+function mondayPush(): OutboundMessage[] {
+  const monday = Date.parse('2026-11-30T10:00:00Z');
+  const push = duePatient(monday, 'UTC', 7).sample;
+  if (push.length < 2 || !push[0]?.chart) throw new Error('the Monday push is not a review and a session');
+  return push;
 }
 
 // ---- the run ------------------------------------------------------------------------------------
@@ -407,7 +433,9 @@ async function main(): Promise<void> {
     `\nC. ${LIMIT}/s limit, fake answers 429 above ${LIMIT}/s or 1/s per chat${LIMITED_CHARTS ? ', every other message a weekly review with its chart' : ''} …`,
   );
   const c = await limited(redisUrl, redis);
-  say(`   ${fmt(c.delivered)} messages at ${fmt(c.rate, 2)}/s, ${c.status429} answered 429`);
+  say(
+    `   ${fmt(c.delivered)} messages at ${fmt(c.rate, 2)}/s, ${c.status429} answered 429 (${c.status429PerChat} for a chat's own limit)`,
+  );
 
   const ok = (pass: boolean) => (pass ? 'met' : 'missed');
   const ratio = (x: number, digits = 2) => x.toFixed(digits);
@@ -466,7 +494,7 @@ async function main(): Promise<void> {
     `- B stages: every due entry scheduled at ${fmt(b.scheduledMs / 1000, 1)} s; every timer job run at ${fmt(b.timersMs / 1000, 1)} s (${fmt(perSecond(N, b.timersMs))} patients/s); largest backlog ${fmt(b.maxTimerBacklog)} timer jobs, ${fmt(b.maxOutboxBacklog)} deliveries.`,
     `- B load: ${cpuText(b.cpu)}; per patient ${commandsText(b.cpu, N)}; ${b.connections} TCP connections at the fake; Redis used ${b.memory} at the end (finished jobs are kept an hour, 10,000 at most).`,
     `- ${cpuLine}`,
-    `- C: ${fmt(c.delivered)} messages to distinct chats put straight on the outbox${LIMITED_CHARTS ? ', every other one a weekly review with its chart (drawn as it is delivered)' : ''}; a slot every ${interval(LIMIT)} µs, a ceiling of ${fmt(1e6 / interval(LIMIT), 2)}/s (${ratio(1e6 / interval(LIMIT) / LIMIT, 3)} of ${LIMIT}/s); gaps between deliveries at the fake: median ${c.medianGap} ms, longest ${c.maxGap} ms${STALL_MS > 0 ? `; the process blocked its event loop ${STALL_MS} ms every ${STALL_EVERY_MS} ms` : ''}.`,
+    `- C: ${fmt(c.delivered)} messages put straight on the outbox, ${LIMITED_MONDAYS ? `every other chat a Monday's push (a weekly review with its chart, then the session) as one delivery, ${CHAT_GAP_MS ?? 'the default'} ms apart` : `to distinct chats${LIMITED_CHARTS ? ', every other one a weekly review with its chart (drawn as it is delivered)' : ''}`}; a slot every ${interval(LIMIT)} µs, a ceiling of ${fmt(1e6 / interval(LIMIT), 2)}/s (${ratio(1e6 / interval(LIMIT) / LIMIT, 3)} of ${LIMIT}/s); gaps between deliveries at the fake: median ${c.medianGap} ms, longest ${c.maxGap} ms${STALL_MS > 0 ? `; the process blocked its event loop ${STALL_MS} ms every ${STALL_EVERY_MS} ms` : ''}.`,
   ].join('\n');
   say(`\n${report}`);
   if (args.out) writeFileSync(args.out, `${report}\n`);

@@ -91,6 +91,8 @@ export interface FakeBotApiStats {
   /** sendPhoto calls answered ok (the file is counted, never parsed). */
   photos: number;
   status429: number;
+  /** Of `status429`, those for the chat's own limit (the overall one had room). */
+  status429PerChat: number;
   status500: number;
   status403: number;
   /** Requests deliberately left unanswered. */
@@ -393,6 +395,7 @@ export async function startFakeBotApi(opts: FakeBotApiOptions = {}): Promise<Fak
     deliveredPerChat: new Map(),
     photos: 0,
     status429: 0,
+    status429PerChat: 0,
     sentDuringRetryAfter: 0,
     status500: 0,
     status403: 0,
@@ -490,8 +493,10 @@ export async function startFakeBotApi(opts: FakeBotApiOptions = {}): Promise<Fak
         chatWindow = new SlidingWindow(limit.perChatPerSecond);
         chatWindows.set(chatId, chatWindow);
       }
-      if (!globalWindow.hasRoom(now) || !chatWindow.hasRoom(now)) {
+      const overall = globalWindow.hasRoom(now);
+      if (!overall || !chatWindow.hasRoom(now)) {
         stats.status429++;
+        if (overall) stats.status429PerChat++;
         noteRetryAfter(now, limit.retryAfter);
         return tooManyBody(limit.retryAfter);
       }
