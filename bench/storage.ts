@@ -459,7 +459,15 @@ async function history(redisUrl: string, redis: Redis): Promise<History> {
   const queuePrefix = `{${config.redisPrefix}q}`;
   const clock = { now: START };
   res.own(
-    await startService({ config, content: realContent(), redisUrl, log, clock: () => clock.now, tickMs: 20 }),
+    await startService({
+      config,
+      content: realContent(),
+      redisUrl,
+      log,
+      clock: () => clock.now,
+      tickMs: 20,
+      maintenance: false, // node-cron keeps real time, not this clock
+    }),
     (s: Service) => s.stop(),
   );
   const queueConnection = res.own(new Redis(redisUrl, { maxRetriesPerRequest: null }), (c) => c.quit());

@@ -78,6 +78,13 @@ export interface ServiceOptions {
   clock?: () => number;
   /** How often the scheduler looks for due pushes. */
   tickMs?: number;
+  /**
+   * Whether the scheduler role starts its maintenance (the repair sweep, the replay of pending
+   * effects, the coaches' and teams' digests) on node-cron's schedule, which keeps real time
+   * (default true). A caller with a clock of its own turns it off: a real quarter hour passing would
+   * run it at whatever time that clock says.
+   */
+  maintenance?: boolean;
 }
 
 /**
@@ -413,6 +420,8 @@ async function openService(opts: ServiceOptions, opened: Opened): Promise<Servic
   if (config.roles.includes('scheduler')) {
     const scheduler = new Scheduler(schedules, timersQueue, log);
     opened.add(runScheduler(scheduler, clock, opts.tickMs ?? 1000, log), (stop) => stop());
+  }
+  if (config.roles.includes('scheduler') && (opts.maintenance ?? true)) {
     const repair = startScheduleRepair({
       redis,
       prefix: keyPrefix,

@@ -40,6 +40,7 @@ describe('Redis restarted mid-stream (AOF, fsync always)', () => {
       log: pino({ level: 'silent' }),
       clock: clock.read,
       tickMs: 20,
+      maintenance: false, // node-cron keeps real time, not the test's clock
     });
     cleanups.push(() => service.stop());
 

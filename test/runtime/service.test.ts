@@ -36,6 +36,7 @@ beforeAll(async () => {
     log: pino({ level: 'silent' }),
     clock: () => now,
     tickMs: 20,
+    maintenance: false, // node-cron keeps real time, not the test's clock
   });
   store = new PatientStore(redisFixture.redis, { prefix: `${prefix}:` });
 });
@@ -133,5 +134,30 @@ describe('a start-up that fails part-way', () => {
     );
     // The maintenance sweeps and digests were scheduled, and are gone again.
     expect(getTasks().size).toBe(tasksBefore);
+  });
+
+  it('schedules its maintenance on node-cron with the scheduler role, unless told not to', async () => {
+    const prefix = `${redisFixture.prefix().replace(/[^A-Za-z0-9_-]/g, '')}cron`;
+    const start = (maintenance?: boolean) =>
+      startService({
+        config: loadConfig({ REDIS_PREFIX: prefix, ROLES: 'scheduler' }),
+        content: realContent(),
+        redisUrl: redisFixture.url,
+        log: pino({ level: 'silent' }),
+        ...(maintenance === undefined ? {} : { maintenance }),
+      });
+    const before = new Set(getTasks().keys());
+    const added = () =>
+      [...getTasks()]
+        .filter(([id]) => !before.has(id))
+        .map(([, task]) => task.name)
+        .sort();
+    const usual = await start();
+    expect(added()).toEqual(['coach-digests', 'repair-schedules', 'replay-pending']);
+    await usual.stop();
+    expect(added()).toEqual([]);
+    const ownClock = await start(false);
+    expect(added()).toEqual([]);
+    await ownClock.stop();
   });
 });

@@ -29,6 +29,9 @@ export async function startTestService(
     log,
     ...(clock ? { clock } : {}),
     tickMs: 20,
+    // On the test's clock, what node-cron runs on real time would fire at a real quarter hour,
+    // whatever the test's clock says: a test runs it itself.
+    maintenance: false,
   });
   return { service, store: new PatientStore(redisFixture.redis, { prefix: `${prefix}:` }), prefix };
 }
