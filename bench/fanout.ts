@@ -298,7 +298,8 @@ async function limited(redisUrl: string, redis: Redis) {
     q.close(),
   );
   // It only queues: the gap between a chat's messages is the worker's, from the service's config.
-  const outbox = new Outbox(queue, redis, undefined, platformChats(0));
+  const chats = platformChats(0);
+  const outbox = new Outbox(queue, redis, undefined, chats);
   const review = LIMITED_CHARTS ? mondayReview() : undefined;
   const monday = LIMITED_MONDAYS ? mondayPush() : undefined;
   // LIMITED requests in all, whatever a chat gets.
@@ -309,7 +310,7 @@ async function limited(redisUrl: string, redis: Redis) {
         ? monday
         : [i % 2 === 1 && review ? review : { text: `Rate-limited message ${i}` }];
     await outbox.enqueue(`bench|${i}`, `tg:${i}`, messages);
-    requests += messages.flatMap((m) => platformChats(0).requests(`tg:${i}`, m)).length;
+    requests += messages.flatMap((m) => chats.requests(`tg:${i}`, m)).length;
   }
   if (STALL_MS > 0) {
     const stalls = setInterval(() => {
