@@ -1,7 +1,17 @@
 import { createHash } from 'node:crypto';
 import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { z } from 'zod';
+import { LADDER_IDS, type LadderId, ladderIdSchema } from '../content/schema.ts';
 import type { AuditEntry } from '../engine/events.ts';
-import type { PatientState } from '../engine/state.ts';
+import {
+  DIFFICULTIES,
+  levelChangeSchema,
+  localDateSchema,
+  OUTCOMES,
+  PAIN_DURING,
+  type PatientState,
+  patientStateSchema,
+} from '../engine/state.ts';
 import { AUDIT_DICTIONARY, STATE_DICTIONARY } from './record-dictionaries.ts';
 
 /**
@@ -16,6 +26,10 @@ import { AUDIT_DICTIONARY, STATE_DICTIONARY } from './record-dictionaries.ts';
  * big-endian; the state part; the seen part, 12 bytes an event (the first 8 bytes of the SHA-256
  * of its id, the second it was processed); the audit part (empty without entries). A record that
  * starts with `{` is the plain JSON state of earlier versions, still read as such.
+ *
+ * The state is checked with zod in its compact form, both ways: a day as one tuple of plain values
+ * costs zod a third of what the same day as nested objects does, and a patient's days are most of
+ * every step's work once they have been here a few weeks.
  */
 const VERSION = 1;
 const HEADER = 7;
@@ -28,8 +42,8 @@ const SEEN_HASH = 8;
 export type SeenIds = Map<string, number>;
 
 export interface DecodedRecord {
-  /** The state as stored, still to be validated by the caller's schema. */
-  state: unknown;
+  /** The state, checked (the caller still checks whose it is). */
+  state: PatientState;
   seen: SeenIds;
   /** The audit part as stored, to carry over unchanged when a step adds no entries. */
   audit: Buffer;
@@ -47,8 +61,10 @@ export function seenIdOf(eventId: string): string {
 }
 
 export function decodeRecord(raw: Buffer): DecodedRecord {
-  if (raw[0] === 0x7b /* { */)
-    return { state: parseJson(raw.toString('utf8')), seen: new Map(), audit: EMPTY, legacy: true };
+  if (raw[0] === 0x7b /* { */) {
+    const state = checked(patientStateSchema, parseJson(raw.toString('utf8')));
+    return { state, seen: new Map(), audit: EMPTY, legacy: true };
+  }
   if (raw[0] !== VERSION || raw.length < HEADER)
     throw new RecordFormatError('not a record of a known version');
   const stateLength = raw.readUInt32BE(1);
@@ -62,7 +78,8 @@ export function decodeRecord(raw: Buffer): DecodedRecord {
   for (let at = seenStart; at < auditStart; at += SEEN_ENTRY) {
     seen.set(raw.subarray(at, at + SEEN_HASH).toString('base64'), raw.readUInt32BE(at + SEEN_HASH));
   }
-  return { state: expandState(parseJson(packed)), seen, audit: raw.subarray(auditStart), legacy: false };
+  const state = expandState(checked(storedStateSchema, parseJson(packed)));
+  return { state, seen, audit: raw.subarray(auditStart), legacy: false };
 }
 
 /** The audit entries of a record's audit part, oldest first (not yet validated). */
@@ -80,7 +97,8 @@ export function decodeAudit(audit: Buffer): unknown[] {
 
 /**
  * `seen`: the event ids to remember (the caller trims them); `audit`: the record's audit part so
- * far; `added`: entries this step appends to it.
+ * far; `added`: entries this step appends to it. A state the schema refuses throws a
+ * `RecordFormatError` naming its fields: nothing is written that a read would refuse.
  */
 export function encodeRecord(
   state: PatientState,
@@ -88,7 +106,7 @@ export function encodeRecord(
   audit: Buffer,
   added: readonly AuditEntry[],
 ): Buffer {
-  const packedState = deflateRawSync(JSON.stringify(compactState(state)), {
+  const packedState = deflateRawSync(JSON.stringify(checked(storedStateSchema, compactState(state))), {
     level: LEVEL,
     dictionary: STATE_DICTIONARY,
   });
@@ -137,22 +155,79 @@ function parseJson(text: string): unknown {
 // ---- the compact form ---------------------------------------------------------------------------
 
 // A day: date, pushedAt and remindedAt as the difference to the day before's (ms, so exact), the
-// session's drills as "ladder:level" joined by commas ("" for none, "!" appended when minimal),
-// then outcome, pain, difficulty, pain during and decision; null where the record has no value.
-type DayTuple = [
-  string,
-  number | null,
-  number | null,
-  string | null,
-  string | null,
-  number | null,
-  string | null,
-  string | null,
-  string | null,
-];
-type ChangeTuple = [string, string, number, number, string, string, Record<string, string | number>];
+// session's drills as "ladder:level" joined by commas (with "!" appended when minimal), then
+// outcome, pain, difficulty, pain during and decision; null where the record has no value.
+const nullable = <T extends z.ZodType>(schema: T) => schema.nullable();
+const drillText = `(?:${LADDER_IDS.join('|')}):[1-9]\\d{0,5}`;
+const dayTupleSchema = z.tuple([
+  localDateSchema,
+  nullable(z.number()),
+  nullable(z.number()),
+  nullable(z.string().regex(new RegExp(`^${drillText}(?:,${drillText})*!?$`))),
+  nullable(z.enum(OUTCOMES)),
+  nullable(z.int().min(0).max(10)),
+  nullable(z.enum(DIFFICULTIES)),
+  nullable(z.enum(PAIN_DURING)),
+  nullable(z.enum(['setback', 'breakthrough', 'hold'])),
+]);
+const DAY_FIELDS = [
+  'date',
+  'pushedAt',
+  'remindedAt',
+  'session',
+  'outcome',
+  'pain',
+  'difficulty',
+  'painDuring',
+  'decision',
+] as const;
+const { shape: change } = levelChangeSchema;
+const changeTupleSchema = z.tuple([
+  change.date,
+  ladderIdSchema,
+  change.from,
+  change.to,
+  change.by,
+  change.reason.shape.key,
+  change.reason.shape.params,
+]);
+const CHANGE_FIELDS = ['date', 'ladder', 'from', 'to', 'by', 'reason.key', 'reason.params'] as const;
+/** The state as the record holds it: every field as the state's schema has it, days and changes as tuples. */
+const storedStateSchema = patientStateSchema.extend({
+  days: z.array(dayTupleSchema),
+  levelChanges: z.array(changeTupleSchema),
+});
+type StoredState = z.infer<typeof storedStateSchema>;
+type DayTuple = z.infer<typeof dayTupleSchema>;
+type ChangeTuple = z.infer<typeof changeTupleSchema>;
 
-function compactState(state: PatientState): Record<string, unknown> {
+function checked<T>(schema: z.ZodType<T>, value: unknown): T {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new RecordFormatError(describeIssues(result.error));
+  return result.data;
+}
+
+/**
+ * The first issues zod found, each at its field's path. A field of a day or a level change is named
+ * as in the state ("days.3.pain"), not by its place in the tuple.
+ */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues
+    .slice(0, 3)
+    .map((issue) => `${fieldPath(issue.path).join('.') || '(root)'}: ${issue.message}`)
+    .join('; ');
+}
+
+function fieldPath(path: readonly PropertyKey[]): string[] {
+  const [list, index, place, ...rest] = path.map(String);
+  const fields = list === 'days' ? DAY_FIELDS : list === 'levelChanges' ? CHANGE_FIELDS : undefined;
+  const field = fields?.[Number(place)];
+  return field === undefined || index === undefined
+    ? path.map(String)
+    : [list as string, index, field, ...rest];
+}
+
+function compactState(state: PatientState): StoredState {
   let pushed = 0;
   let reminded = 0;
   const days = state.days.map((d): DayTuple => {
@@ -181,29 +256,20 @@ function compactState(state: PatientState): Record<string, unknown> {
   return { ...state, days, levelChanges };
 }
 
-/**
- * Back to the state's own shape. Only the tuples' layout is checked here; the caller's schema then
- * checks every field of the result.
- */
-function expandState(stored: unknown): unknown {
-  if (typeof stored !== 'object' || stored === null)
-    throw new RecordFormatError('the state is not an object');
-  const { days, levelChanges } = stored as { days?: unknown; levelChanges?: unknown };
-  if (!isTuples(days, 9)) throw new RecordFormatError("the state's days are malformed");
-  if (!isTuples(levelChanges, 7)) throw new RecordFormatError("the state's level changes are malformed");
+/** Back to the state's own shape, from a stored state the schema has passed. */
+function expandState(stored: StoredState): PatientState {
   let pushed = 0;
   let reminded = 0;
-  const expandedDays = (days as DayTuple[]).map(
+  const days = stored.days.map(
     ([date, pushedAt, remindedAt, drills, outcome, pain, difficulty, painDuring, decision]) => {
-      const day: Record<string, unknown> = { date };
+      const day: PatientState['days'][number] = { date };
       if (pushedAt !== null) day.pushedAt = pushed += pushedAt;
       if (remindedAt !== null) day.remindedAt = reminded += remindedAt;
-      if (typeof drills === 'string') {
+      if (drills !== null) {
         const minimal = drills.endsWith('!');
-        const list = (minimal ? drills.slice(0, -1) : drills).split(',').filter((x) => x !== '');
         day.session = {
-          drills: list.map((x) => {
-            const [ladder, level] = x.split(':');
+          drills: (minimal ? drills.slice(0, -1) : drills).split(',').map((drill) => {
+            const [ladder, level] = drill.split(':') as [LadderId, string];
             return { ladder, level: Number(level) };
           }),
           minimal,
@@ -217,17 +283,15 @@ function expandState(stored: unknown): unknown {
       return day;
     },
   );
-  const expandedChanges = (levelChanges as ChangeTuple[]).map(
-    ([date, ladder, from, to, by, key, params]) => ({
-      date,
-      ladder,
-      from,
-      to,
-      by,
-      reason: { key, params },
-    }),
-  );
-  return { ...stored, days: expandedDays, levelChanges: expandedChanges };
+  const levelChanges = stored.levelChanges.map(([date, ladder, from, to, by, key, params]) => ({
+    date,
+    ladder,
+    from,
+    to,
+    by,
+    reason: { key, params },
+  }));
+  return { ...stored, days, levelChanges };
 }
 
 function isTuples(value: unknown, length: number): boolean {

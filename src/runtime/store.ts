@@ -2,10 +2,11 @@ import { stringify } from 'csv-stringify/sync';
 import type { ChainableCommander, Redis } from 'ioredis';
 import { z } from 'zod';
 import type { AuditEntry, Effect, InboundEvent, StepResult } from '../engine/events.ts';
-import { type PatientState, patientStateSchema } from '../engine/state.ts';
+import type { PatientState } from '../engine/state.ts';
 import {
   decodeAudit,
   decodeRecord,
+  describeIssues,
   encodeRecord,
   RecordFormatError,
   type SeenIds,
@@ -108,13 +109,6 @@ export class CorruptRecordError extends Error {
     super(`Stored value at ${key} is invalid: ${detail}`);
     this.name = 'CorruptRecordError';
   }
-}
-
-function describeIssues(error: z.ZodError): string {
-  return error.issues
-    .slice(0, 3)
-    .map((issue) => `${issue.path.map(String).join('.') || '(root)'}: ${issue.message}`)
-    .join('; ');
 }
 
 function safeJson(raw: string): unknown {
@@ -524,7 +518,7 @@ export function planStep(input: PlanInput, step: Step): Plan | null {
   if (input.seenAt !== null || record?.seen.has(seenId)) return null;
   const { state, effects } = step(record?.state ?? null);
   const deletes = effects.some((effect) => effect.type === 'delete');
-  const next = deletes || state === null ? null : checkStepState(state, event.patientId);
+  const next = deletes || state === null ? null : checkStepOwner(state, event.patientId);
   const audits = effects.flatMap((effect) =>
     effect.type === 'audit' ? [checkAuditEntry(effect.entry)] : [],
   );
@@ -547,7 +541,7 @@ export function planStep(input: PlanInput, step: Step): Plan | null {
     result,
     write: {
       kind: 'record',
-      record: encodeRecord(next, seen, record?.audit ?? EMPTY, audits),
+      record: encodeStepRecord(next, seen, record?.audit ?? EMPTY, audits),
       // Ids an earlier version kept in a set of their own are still consulted until they age out.
       expireSeen: record === null || record.legacy,
       pending,
@@ -641,9 +635,7 @@ function readRecord(
     if (error instanceof RecordFormatError) throw new CorruptRecordError(key, error.message);
     throw error;
   }
-  const result = patientStateSchema.safeParse(decoded.state);
-  if (!result.success) throw new CorruptRecordError(key, describeIssues(result.error));
-  const state = result.data;
+  const { state } = decoded;
   if (state.id !== patientId) throw new CorruptRecordError(key, `it holds the state of patient ${state.id}`);
   return { state, seen: decoded.seen, audit: decoded.audit, legacy: decoded.legacy };
 }
@@ -661,18 +653,25 @@ function readAudit(key: string, audit: Buffer): AuditEntry[] {
   return result.data;
 }
 
-/** Nothing reaches Redis that a later read would refuse. */
-function checkStepState(state: PatientState, patientId: string): PatientState {
-  const result = patientStateSchema.safeParse(state);
-  if (!result.success) {
-    throw new Error(
-      `Step produced an invalid state for patient ${patientId}: ${describeIssues(result.error)}`,
-    );
+function checkStepOwner(state: PatientState, patientId: string): PatientState {
+  if (state.id !== patientId)
+    throw new Error(`Step produced the state of patient ${state.id} for patient ${patientId}`);
+  return state;
+}
+
+/** Nothing reaches Redis that a later read would refuse: the codec checks the state as it packs it. */
+function encodeStepRecord(
+  state: PatientState,
+  seen: SeenIds,
+  audit: Buffer,
+  added: readonly AuditEntry[],
+): Buffer {
+  try {
+    return encodeRecord(state, seen, audit, added);
+  } catch (error) {
+    if (!(error instanceof RecordFormatError)) throw error;
+    throw new Error(`Step produced an invalid state for patient ${state.id}: ${error.message}`);
   }
-  if (result.data.id !== patientId) {
-    throw new Error(`Step produced the state of patient ${result.data.id} for patient ${patientId}`);
-  }
-  return result.data;
 }
 
 function checkAuditEntry(entry: AuditEntry): AuditEntry {

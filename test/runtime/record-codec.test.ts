@@ -1,8 +1,10 @@
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AuditEntry } from '../../src/engine/events.ts';
 import { newPatient, type PatientState } from '../../src/engine/state.ts';
 import { decodeAudit, decodeRecord, encodeRecord, seenIdOf } from '../../src/runtime/record-codec.ts';
+import { STATE_DICTIONARY } from '../../src/runtime/record-dictionaries.ts';
 import { keysOf, PatientStore } from '../../src/runtime/store.ts';
 import { realContent } from '../support/content.ts';
 import { type CheckIn, SimPatient } from '../support/patient.ts';
@@ -11,6 +13,21 @@ import { seeded } from '../support/service.ts';
 
 const fixture = useRedis();
 const EMPTY = Buffer.alloc(0);
+
+/** The compact state a record holds, as stored (days and level changes as tuples). */
+function storedState(record: Buffer): Record<string, unknown> {
+  const part = record.subarray(7, 7 + record.readUInt32BE(1));
+  return JSON.parse(inflateRawSync(part, { dictionary: STATE_DICTIONARY }).toString('utf8'));
+}
+
+/** A record holding `stored` as its state, written as the codec writes one, no checks made. */
+function recordOf(stored: unknown): Buffer {
+  const part = deflateRawSync(JSON.stringify(stored), { dictionary: STATE_DICTIONARY });
+  const header = Buffer.alloc(7);
+  header[0] = 1;
+  header.writeUInt32BE(part.length, 1);
+  return Buffer.concat([header, part]);
+}
 
 /** A patient after `days` days of check-ins through the engine: mostly done, now and then a flare-up. */
 function history(days: number, seed = 7): { state: PatientState; audit: AuditEntry[] } {
@@ -102,6 +119,53 @@ describe('patient records', () => {
     lying.writeUInt32BE(10_000, 1);
     expect(() => decodeRecord(lying)).toThrow('the state part is cut short');
     expect(() => decodeRecord(Buffer.from('{oops'))).toThrow('not valid JSON');
+  });
+
+  it('refuse a stored state the schema rejects, naming the field as the state has it', () => {
+    const { state } = history(3);
+    const stored = storedState(encodeRecord(state, new Map(), EMPTY, []));
+    const withDay = (change: (day: unknown[]) => void) => {
+      const copy = structuredClone(stored) as { days: unknown[][] };
+      change(copy.days[1] as unknown[]);
+      return recordOf(copy);
+    };
+
+    expect(() => decodeRecord(withDay((day) => (day[5] = 11)))).toThrow(/^days\.1\.pain: Too big/);
+    expect(() => decodeRecord(withDay((day) => (day[3] = 'deep_core:2,tightrope:1')))).toThrow(
+      /^days\.1\.session: Invalid string/,
+    );
+    expect(() => decodeRecord(withDay((day) => day.pop()))).toThrow(/^days\.1: /);
+    const badChange = structuredClone(stored) as { levelChanges: unknown[][] };
+    badChange.levelChanges = [
+      ['2026-05-01', 'glutes', 1, 2, 'progression', 'reason.breakthrough', { x: true }],
+    ];
+    expect(() => decodeRecord(recordOf(badChange))).toThrow(/^levelChanges\.0\.reason\.params\.x: /);
+    expect(() => decodeRecord(recordOf({ ...stored, locale: 'fr' }))).toThrow(/^locale: /);
+    // The same record with its fields as they were reads back.
+    expect(decodeRecord(recordOf(stored)).state).toStrictEqual(state);
+  });
+
+  it('refuse to pack a state the schema rejects, naming the field', () => {
+    const { state } = history(3);
+    const pack = (changed: PatientState) => () => encodeRecord(changed, new Map(), EMPTY, []);
+    const days = (change: (day: PatientState['days'][number]) => void) => {
+      const copy = structuredClone(state);
+      change(copy.days[2] as PatientState['days'][number]);
+      return copy;
+    };
+
+    expect(pack(days((day) => (day.pain = 11)))).toThrow(/^days\.2\.pain: Too big/);
+    expect(pack(days((day) => (day.date = '2026-5-1')))).toThrow(/^days\.2\.date: /);
+    expect(
+      pack(
+        days((day) => (day.session = { drills: [{ ladder: 'nope' as 'glutes', level: 1 }], minimal: false })),
+      ),
+    ).toThrow(/^days\.2\.session: /);
+    expect(pack(days((day) => (day.session = { drills: [], minimal: true })))).toThrow(/^days\.2\.session: /);
+    expect(
+      pack(days((day) => (day.session = { drills: [{ ladder: 'glutes', level: 0 }], minimal: false }))),
+    ).toThrow(/^days\.2\.session: /);
+    expect(pack({ ...state, lastSeq: -1 })).toThrow(/^lastSeq: /);
   });
 });
 
