@@ -35,6 +35,19 @@ return 0
 `;
 
 /**
+ * Moves the next free slot `ARGV[1]` µs later than it would be (and at least that far from now): a
+ * sender that took its slot late makes room for itself in the second that follows its request.
+ */
+const SHIFT = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local shift = tonumber(ARGV[1])
+local after = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now) + shift
+redis.call('SET', KEYS[1], string.format('%.0f', after), 'PX', math.ceil((after - now) / 1000) + 1000)
+return 0
+`;
+
+/**
  * Outstanding reservations reach at most this far ahead. A platform's retry-after stops every
  * sender but those already holding a slot, so this bounds what goes out after a 429 (the fake Bot
  * API forgives 100 ms of it, as a platform must for requests already on their way).
@@ -42,11 +55,16 @@ return 0
 const HORIZON_US = 50_000;
 
 /**
- * How late a sender may be for its slot and still take it. The pace's 2 % margin gives a platform's
+ * How late a sender may be for its slot and simply take it. The pace's 2 % margin gives a platform's
  * sliding second 20 ms: a sender woken later than that (its process paused for garbage collection, a
  * busy event loop) would send among the following slots' messages, one more than the rate in the
- * second they share, and a 429 stops every sender for its retry-after. So a sender this late gives its
- * slot up and reserves another; the other half of the margin is for the way to the platform.
+ * second they share, and a 429 stops every sender for its retry-after. Half the margin is the
+ * sender's, the other half is for the way to the platform. A sender later than this still takes its
+ * slot, which keeps messages in the order they asked, but first moves the pace's next free slot back
+ * by what it is late beyond this: the slots of the second after it move with it. Only a sender later
+ * than that by more than an interval gives its slot up and reserves another, since a shift that long
+ * would hold back every sender for one late one (at a rate with slots microseconds apart, any late
+ * sender).
  */
 const LATE_MS = 10;
 
@@ -57,10 +75,19 @@ const LATE_MS = 10;
 const MAX_GIVE_UPS = 3;
 
 /**
- * A slot reserved ({wait µs, at µs}, and `due`: when it comes by this process's clock, in ms), or
- * none within the horizon yet ({retryIn µs}).
+ * How long a reading of the offset between this process's clock and Redis's stands (ms). A sender's
+ * slot is an instant on Redis's clock; when it comes by this process's clock is the slot plus the
+ * least offset seen lately, the one read when the process took Redis's answer at once. An answer read
+ * late (a busy event loop) would otherwise make its senders look that much earlier than they are.
+ * The readings age out so that the two clocks' drift cannot build up.
  */
-type Grant = { wait: number; at: number; due: number } | { retryIn: number };
+const OFFSET_WINDOW_MS = 5_000;
+
+/**
+ * A slot reserved (`at`, µs on Redis's clock, and `due`: when it comes by this process's clock, in
+ * ms), or none within the horizon yet ({retryIn µs}).
+ */
+type Grant = { at: number; due: number } | { retryIn: number };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -73,6 +100,7 @@ type PacerRedis = Redis & {
     wanted: number,
   ): Promise<[number, number, number]>;
   backcoachPacePause(key: string, us: number): Promise<number>;
+  backcoachPaceShift(key: string, us: number): Promise<number>;
 };
 
 /** Where a message waits for its turn: `slot` before sending, `pause` on a platform's retry-after. */
@@ -101,6 +129,8 @@ export class SendPacer implements Pace {
   /** Senders waiting for the next reservation, and whether one is on its way. */
   private asking: { resolve(grant: Grant): void; reject(error: unknown): void }[] = [];
   private reserving = false;
+  /** The least offset (ms, this clock less Redis's) read in this window and in the one before. */
+  private offset = { window: 0, least: Number.POSITIVE_INFINITY, before: Number.POSITIVE_INFINITY };
 
   /** Where a pause is kept: the gate, or the pace's own key. */
   private readonly pauseKey: string;
@@ -126,6 +156,7 @@ export class SendPacer implements Pace {
     if (!('backcoachPaceReserve' in redis)) {
       redis.defineCommand('backcoachPaceReserve', { numberOfKeys: 2, lua: RESERVE });
       redis.defineCommand('backcoachPacePause', { numberOfKeys: 1, lua: PAUSE });
+      redis.defineCommand('backcoachPaceShift', { numberOfKeys: 1, lua: SHIFT });
     }
     this.redis = redis as PacerRedis;
   }
@@ -138,19 +169,25 @@ export class SendPacer implements Pace {
         await sleep(Math.max(1, Math.ceil(grant.retryIn / 1000)));
         continue;
       }
-      const { wait, at, due } = grant;
+      const { at, due } = grant;
       // Not before the slot (a request that leaves early shortens the platform's second as a late
       // one does), but no timer for less than a millisecond, which would cost more than it keeps.
-      if (wait >= 1000) await sleep(Math.ceil(wait / 1000));
+      const early = due - this.now();
+      if (early >= 1) await sleep(Math.ceil(early));
       // A 429 seen here while this sender waited: its slot, reserved before, is given up.
       const paused = this.resumeAt - Date.now();
       if (paused > 0) {
         await sleep(paused);
         continue;
       }
-      if (this.now() - due > LATE_MS && givenUp < MAX_GIVE_UPS) {
-        givenUp++;
-        continue;
+      const late = this.now() - due;
+      if (late > LATE_MS && givenUp < MAX_GIVE_UPS) {
+        const shift = late - LATE_MS;
+        if (shift * 1000 > this.interval) {
+          givenUp++;
+          continue;
+        }
+        await this.redis.backcoachPaceShift(this.key, Math.ceil(shift * 1000));
       }
       return at;
     }
@@ -180,16 +217,15 @@ export class SendPacer implements Pace {
           );
           // Timed from the answer, not the question: a slow round trip then makes a sender look
           // less late than it is, never later (a far Redis gives no slot up for its distance).
-          const answered = this.now();
+          const offset = this.offsetTo(at - wait);
           // Beyond the horizon, each slot left over comes within reach one interval after the last.
           const tooFar = wait === -1 ? at : wait + granted * this.interval - horizon;
           senders.forEach((sender, i) => {
             sender.resolve(
               i < granted
                 ? {
-                    wait: wait + i * this.interval,
                     at: at + i * this.interval,
-                    due: answered + (wait + i * this.interval) / 1000,
+                    due: (at + i * this.interval) / 1000 + offset,
                   }
                 : { retryIn: tooFar + (i - granted) * this.interval },
             );
@@ -201,6 +237,18 @@ export class SendPacer implements Pace {
     } finally {
       this.reserving = false;
     }
+  }
+
+  /** This clock less Redis's (ms), the least read lately, given Redis's time in an answer read now. */
+  private offsetTo(redisNow: number): number {
+    const reading = this.now() - redisNow / 1000;
+    const window = Math.floor(Date.now() / OFFSET_WINDOW_MS);
+    if (window !== this.offset.window) {
+      const before = window === this.offset.window + 1 ? this.offset.least : Number.POSITIVE_INFINITY;
+      this.offset = { window, least: Number.POSITIVE_INFINITY, before };
+    }
+    this.offset.least = Math.min(this.offset.least, reading);
+    return Math.min(this.offset.least, this.offset.before);
   }
 
   /**

@@ -11,7 +11,7 @@ async function redisMicros(): Promise<number> {
 
 /**
  * A pacer on a connection of its own that counts its reservation round trips; `answered` is the
- * last reservation's answer.
+ * last reservation's answer, `answers` all of them ({wait, first slot, slots granted}).
  */
 function countedPacer(
   rate: number,
@@ -20,19 +20,25 @@ function countedPacer(
   pacer: SendPacer;
   reservations: () => number;
   answered: () => Promise<unknown>;
+  answers: Promise<[number, number, number]>[];
 } {
   const connection = redisFixture.connect();
   const pacer = new SendPacer(connection, `${redisFixture.prefix()}pace`, rate, opts);
   const script = connection as unknown as { backcoachPaceReserve: (...args: unknown[]) => Promise<unknown> };
   const reserve = script.backcoachPaceReserve.bind(connection);
-  let count = 0;
   let last: Promise<unknown> = Promise.resolve();
+  const answers: Promise<[number, number, number]>[] = [];
   script.backcoachPaceReserve = (...args) => {
-    count++;
     last = reserve(...args);
+    answers.push(last as Promise<[number, number, number]>);
     return last;
   };
-  return { pacer, reservations: () => count, answered: () => last };
+  return { pacer, reservations: () => answers.length, answered: () => last, answers };
+}
+
+/** Where the pace will place the next slot reserved (µs on Redis's clock). */
+async function nextFreeSlot(pacer: SendPacer): Promise<number> {
+  return Number(await redisFixture.redis.get(pacer.key));
 }
 
 /** Blocks the event loop, as a long garbage collection would. */
@@ -82,26 +88,53 @@ describe('SendPacer', () => {
     expect(reservations()).toBeGreaterThanOrEqual(4);
   });
 
-  it('gives up a slot its sender woke too late for, and reserves another', async () => {
+  it('takes a slot it woke a little late for, first moving the slots after it back by as much', async () => {
     const { pacer, reservations, answered } = countedPacer(30); // a slot every ~34 ms
-    const first = await pacer.slot();
+    await pacer.slot();
     const late = pacer.slot(); // holds the next slot, ~34 ms ahead, and sleeps until it comes
     await answered();
     await new Promise((resolve) => setImmediate(resolve));
-    // The process stops past that slot: sent now, the message would go out among the next slots'.
-    stall(pacer.interval / 1000 + 40);
+    // The process stops ~30 ms past that slot: 20 ms later than a sender may be.
+    stall(pacer.interval / 1000 + 30);
+    const slot = await late;
+    expect(reservations()).toBe(2); // its own slot, kept: the messages stay in the order they asked
+    expect(await nextFreeSlot(pacer)).toBeGreaterThanOrEqual(slot + pacer.interval + 15_000);
+  });
+
+  it('gives up a slot its sender woke far too late for, and reserves another', async () => {
+    const { pacer, reservations, answered } = countedPacer(30);
+    const first = await pacer.slot();
+    const late = pacer.slot();
+    await answered();
+    await new Promise((resolve) => setImmediate(resolve));
+    // ~80 ms past its slot: making room would hold every other sender back by more than a slot.
+    stall(pacer.interval / 1000 + 80);
     const slot = await late;
     expect(reservations()).toBe(3);
     expect(slot).toBeGreaterThanOrEqual(first + 2 * pacer.interval);
   });
 
+  it("counts a sender's lateness on Redis's clock, however late its process read the answer", async () => {
+    const { pacer } = countedPacer(30);
+    await pacer.slot();
+    const late = pacer.slot(); // its reservation goes out now; Redis answers with a slot ~34 ms ahead
+    // The answer waits while the process is busy, past the slot: ~25 ms late when it is read, which
+    // only Redis's clock tells.
+    stall(pacer.interval / 1000 + 25);
+    const slot = await late;
+    expect(await nextFreeSlot(pacer)).toBeGreaterThanOrEqual(slot + pacer.interval + 10_000);
+  });
+
   it('sends late rather than never when every slot it gets is gone by the time it wakes', async () => {
     // A clock that has moved on 50 ms whenever it is read: each slot looks long past.
     let reads = 0;
-    const { pacer, reservations } = countedPacer(30, { now: () => performance.now() + 50 * reads++ });
-    await pacer.slot();
-    // Three slots given up, the fourth taken late.
-    expect(reservations()).toBe(4);
+    const { pacer, answers } = countedPacer(30, { now: () => performance.now() + 50 * reads++ });
+    const slot = await pacer.slot();
+    // Three slots given up, the fourth taken late (other answers found the next slot beyond the
+    // horizon, the slots given up still standing in the pace).
+    const granted = (await Promise.all(answers)).filter(([, , count]) => count > 0);
+    expect(granted).toHaveLength(4);
+    expect(slot).toBe(granted[3]?.[1]);
   });
 
   it('gives no slot before a pause is over, to any sender', async () => {
