@@ -89,9 +89,9 @@ describe('SendPacer', () => {
   });
 
   it('takes a slot it woke a little late for, first moving the slots after it back by as much', async () => {
-    const { pacer, reservations, answered } = countedPacer(30); // a slot every ~34 ms
+    const { pacer, reservations, answered } = countedPacer(1); // a Slack channel's: a slot every ~1020 ms
     await pacer.slot();
-    const late = pacer.slot(); // holds the next slot, ~34 ms ahead, and sleeps until it comes
+    const late = pacer.slot(); // holds the next slot, ~1020 ms ahead, and sleeps until it comes
     await answered();
     await new Promise((resolve) => setImmediate(resolve));
     // The process stops ~30 ms past that slot: 20 ms later than a sender may be.
@@ -101,23 +101,24 @@ describe('SendPacer', () => {
     expect(await nextFreeSlot(pacer)).toBeGreaterThanOrEqual(slot + pacer.interval + 15_000);
   });
 
-  it('gives up a slot its sender woke far too late for, and reserves another', async () => {
-    const { pacer, reservations, answered } = countedPacer(30);
+  it('gives up a slot its sender woke too late for, and reserves another', async () => {
+    const { pacer, reservations, answered } = countedPacer(30); // a slot every ~34 ms
     const first = await pacer.slot();
     const late = pacer.slot();
     await answered();
     await new Promise((resolve) => setImmediate(resolve));
-    // ~80 ms past its slot: making room would hold every other sender back by more than a slot.
-    stall(pacer.interval / 1000 + 80);
+    // ~30 ms past its slot: moving the pace back 20 ms for it would cost every sender more than
+    // giving this one slot up costs it.
+    stall(pacer.interval / 1000 + 30);
     const slot = await late;
     expect(reservations()).toBe(3);
     expect(slot).toBeGreaterThanOrEqual(first + 2 * pacer.interval);
   });
 
   it("counts a sender's lateness on Redis's clock, however late its process read the answer", async () => {
-    const { pacer } = countedPacer(30);
+    const { pacer } = countedPacer(1);
     await pacer.slot();
-    const late = pacer.slot(); // its reservation goes out now; Redis answers with a slot ~34 ms ahead
+    const late = pacer.slot(); // its reservation goes out now; Redis answers with a slot ~1020 ms ahead
     // The answer waits while the process is busy, past the slot: ~25 ms late when it is read, which
     // only Redis's clock tells.
     stall(pacer.interval / 1000 + 25);
