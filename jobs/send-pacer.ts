@@ -233,9 +233,10 @@ export class SendPacer implements Pace {
             horizon,
             senders.length,
           );
-          // Timed from the answer, not the question: a slow round trip then makes a sender look
-          // less late than it is, never later (a far Redis gives no slot up for its distance).
-          const offset = this.offsetTo(at - wait);
+          // The slot on Redis's clock, read on this one through the least offset seen lately: a
+          // slow round trip makes a sender look less late than it is, never later (a far Redis
+          // gives no slot up for its distance). An answer beyond the horizon carries no time.
+          const offset = wait === -1 ? 0 : this.offsetTo(at - wait);
           // Beyond the horizon, each slot left over comes within reach one interval after the last.
           const tooFar = wait === -1 ? at : wait + granted * this.interval - horizon;
           senders.forEach((sender, i) => {
