@@ -4,11 +4,8 @@ import { z } from 'zod';
 import { LADDER_IDS, type LadderId, ladderIdSchema } from '../content/schema.ts';
 import type { AuditEntry } from '../engine/events.ts';
 import {
-  DIFFICULTIES,
+  dayRecordSchema,
   levelChangeSchema,
-  localDateSchema,
-  OUTCOMES,
-  PAIN_DURING,
   type PatientState,
   patientStateSchema,
 } from '../engine/state.ts';
@@ -156,19 +153,23 @@ function parseJson(text: string): unknown {
 
 // A day: date, pushedAt and remindedAt as the difference to the day before's (ms, so exact), the
 // session's drills as "ladder:level" joined by commas (with "!" appended when minimal), then
-// outcome, pain, difficulty, pain during and decision; null where the record has no value.
-const nullable = <T extends z.ZodType>(schema: T) => schema.nullable();
+// outcome, pain, difficulty, pain during and decision; null where the record has no value. Each
+// field is checked as the day's own schema checks it.
+const { shape: day } = dayRecordSchema;
 const drillText = `(?:${LADDER_IDS.join('|')}):[1-9]\\d{0,5}`;
 const dayTupleSchema = z.tuple([
-  localDateSchema,
-  nullable(z.number()),
-  nullable(z.number()),
-  nullable(z.string().regex(new RegExp(`^${drillText}(?:,${drillText})*!?$`))),
-  nullable(z.enum(OUTCOMES)),
-  nullable(z.int().min(0).max(10)),
-  nullable(z.enum(DIFFICULTIES)),
-  nullable(z.enum(PAIN_DURING)),
-  nullable(z.enum(['setback', 'breakthrough', 'hold'])),
+  day.date,
+  day.pushedAt.unwrap().nullable(),
+  day.remindedAt.unwrap().nullable(),
+  z
+    .string()
+    .regex(new RegExp(`^${drillText}(?:,${drillText})*!?$`))
+    .nullable(),
+  day.outcome.unwrap().nullable(),
+  day.pain.unwrap().nullable(),
+  day.difficulty.unwrap().nullable(),
+  day.painDuring.unwrap().nullable(),
+  day.decision.unwrap().nullable(),
 ]);
 const DAY_FIELDS = [
   'date',
