@@ -323,13 +323,16 @@ export class PatientStore {
   ): Promise<(ApplyResult | null)[] | null> {
     const keys = items.map((item) => this.keysOf(item.event.patientId));
     const closesBefore = closesOf(redis);
-    await redis.watch(...keys.flatMap((k) => [k.state, k.seen]));
+    // The reads go out behind the WATCH on the same connection, so they see what it watches: one
+    // round trip for both.
+    const watched = redis.watch(...keys.flatMap((k) => [k.state, k.seen]));
+    const read = readBatch(
+      redis,
+      items.map(({ event }, i) => ({ ...(keys[i] as PatientKeys), eventId: event.id })),
+    );
     let execSent = false;
     try {
-      const reads = await readBatch(
-        redis,
-        items.map(({ event }, i) => ({ ...(keys[i] as PatientKeys), eventId: event.id })),
-      );
+      const [, reads] = await Promise.all([watched, read]);
       const inputs: PlanInput[] = [];
       const planned: number[] = [];
       for (const [i, item] of items.entries()) {
