@@ -3,6 +3,7 @@ import type { Redis } from 'ioredis';
 import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import type { OutboundMessage } from '../src/engine/events.ts';
+import { groupedWrites } from '../src/runtime/grouped-writes.ts';
 import { globEscape } from '../src/runtime/redis-glob.ts';
 import { type DeliveryJob, jobIdOf, jobIdsMatching, QUEUES, RETENTION } from './queues.ts';
 import type { Pace } from './send-pacer.ts';
@@ -26,6 +27,13 @@ export type Deliver = (patientId: string, message: OutboundMessage) => Promise<D
  */
 export const OUTBOX_DEDUP_MS = 3600 * 1000;
 
+// Each key given marks its message sent for OUTBOX_DEDUP_MS (ARGV[1]).
+const MARK_SENT = `
+for i = 1, #KEYS do redis.call('SET', KEYS[i], '1', 'PX', ARGV[1]) end
+`;
+
+type MarkingRedis = Redis & { backcoachMarkSent(...args: (string | number)[]): Promise<void> };
+
 /** How a recipient's chat takes the messages of one delivery. */
 export interface ChatRules {
   /**
@@ -48,6 +56,9 @@ export const ANY_CHAT: ChatRules = { requests: (_, message) => [message], gapMs:
  * recipient, so `/delete` can find and remove the recipient's jobs without a per-patient index.
  */
 export class Outbox {
+  /** Marks a direct send's key: a fan-out's marks go many to a command (`groupedWrites`). */
+  private readonly markSent: (key: string) => Promise<void>;
+
   constructor(
     private readonly queue: Queue<DeliveryJob>,
     /** The queue's Redis: the idempotency keys live beside its jobs. */
@@ -55,7 +66,13 @@ export class Outbox {
     /** Where given, `sendNow` tries the platform before the queue. */
     private readonly direct?: DirectSending,
     private readonly chats: ChatRules = ANY_CHAT,
-  ) {}
+  ) {
+    const marking = direct?.redis ?? redis;
+    if (!('backcoachMarkSent' in marking)) marking.defineCommand('backcoachMarkSent', { lua: MARK_SENT });
+    this.markSent = groupedWrites((keys) =>
+      (marking as MarkingRedis).backcoachMarkSent(keys.length, ...keys, OUTBOX_DEDUP_MS),
+    );
+  }
 
   private split(recipient: string, messages: OutboundMessage[]): OutboundMessage[] {
     return messages.flatMap((message) => this.chats.requests(recipient, message));
@@ -78,8 +95,8 @@ export class Outbox {
     if (!direct || messages.length === 0) return this.enqueue(key, recipient, messages, opts);
     messages = this.split(recipient, messages);
     const jobId = jobIdOf(recipient, key);
-    const sent = this.queue.toKey(`sent:${jobId}`);
-    if (!opts.fresh && (await direct.redis.exists(sent)) === 1) return;
+    const sentKey = this.queue.toKey(`sent:${jobId}`);
+    if (!opts.fresh && (await direct.redis.exists(sentKey)) === 1) return;
     const gapMs = messages.length > 1 ? this.chats.gapMs(recipient) : 0;
     const accepted = await direct.limit(async () => {
       for (const [i, message] of messages.entries()) {
@@ -103,7 +120,7 @@ export class Outbox {
         { jobId, ...DELIVERY_JOB_OPTIONS, ...delay },
       );
     }
-    await direct.redis.set(sent, '1', 'PX', OUTBOX_DEDUP_MS);
+    await this.markSent(sentKey);
   }
 
   async enqueue(

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { groupedWrites } from './grouped-writes.ts';
 import { keysOf } from './store.ts';
 
 /** Old questions' entries are dropped: their buttons are answered as stale if ever tapped. */
@@ -6,28 +7,34 @@ const KEEP_QUESTIONS = 20;
 /** A chat that goes quiet loses the whole record after this long. */
 const TTL_SECONDS = 30 * 24 * 3600;
 
-// Adds the message id to the question's field, drops the fields of questions long gone, renews the TTL.
+// For each question delivered: adds the message id to the question's field, drops the fields of
+// questions long gone, renews the TTL. KEYS: one per question; ARGV: keep, ttl, then seq and message id
+// for each.
 const REMEMBER = `
-local field = 'q' .. ARGV[1]
-local known = redis.call('HGET', KEYS[1], field)
-redis.call('HSET', KEYS[1], field, known and (known .. ' ' .. ARGV[2]) or ARGV[2])
-local oldest = tonumber(ARGV[1]) - tonumber(ARGV[3])
-for _, f in ipairs(redis.call('HKEYS', KEYS[1])) do
-  local n = tonumber(string.sub(f, 2))
-  if n and n <= oldest then redis.call('HDEL', KEYS[1], f) end
+local keep, ttl = tonumber(ARGV[1]), ARGV[2]
+for i = 1, #KEYS do
+  local seq, id = ARGV[2 * i + 1], ARGV[2 * i + 2]
+  local field = 'q' .. seq
+  local known = redis.call('HGET', KEYS[i], field)
+  redis.call('HSET', KEYS[i], field, known and (known .. ' ' .. id) or id)
+  local oldest = tonumber(seq) - keep
+  for _, f in ipairs(redis.call('HKEYS', KEYS[i])) do
+    local n = tonumber(string.sub(f, 2))
+    if n and n <= oldest then redis.call('HDEL', KEYS[i], f) end
+  end
+  redis.call('EXPIRE', KEYS[i], ttl)
 end
-redis.call('EXPIRE', KEYS[1], ARGV[4])
 `;
 
 type QuestionsRedis = Redis & {
-  backcoachRememberQuestion(
-    key: string,
-    seq: number,
-    messageId: string,
-    keep: number,
-    ttl: number,
-  ): Promise<void>;
+  backcoachRememberQuestions(...args: (string | number)[]): Promise<void>;
 };
+
+interface Delivered {
+  key: string;
+  seq: number;
+  messageId: string;
+}
 
 /**
  * Which platform messages (Telegram message ids, Slack timestamps) carry the buttons of which question, per patient, so the message can be
@@ -36,31 +43,38 @@ type QuestionsRedis = Redis & {
  */
 export class QuestionMessages {
   private readonly redis: QuestionsRedis;
+  private readonly remembered: (question: Delivered) => Promise<void>;
 
   constructor(
     redis: Redis,
     private readonly prefix: string,
   ) {
     // By digest (EVALSHA): the script is not sent, nor hashed by Redis, for every question delivered.
-    if (!('backcoachRememberQuestion' in redis)) {
-      redis.defineCommand('backcoachRememberQuestion', { numberOfKeys: 1, lua: REMEMBER });
+    if (!('backcoachRememberQuestions' in redis)) {
+      redis.defineCommand('backcoachRememberQuestions', { lua: REMEMBER });
     }
     this.redis = redis as QuestionsRedis;
+    this.remembered = groupedWrites((questions) =>
+      this.redis.backcoachRememberQuestions(
+        questions.length,
+        ...questions.map((q) => q.key),
+        KEEP_QUESTIONS,
+        TTL_SECONDS,
+        ...questions.flatMap((q) => [q.seq, q.messageId]),
+      ),
+    );
   }
 
   private key(patientId: string): string {
     return keysOf(patientId, this.prefix).platform;
   }
 
-  /** One round trip: it runs for every question delivered, pushes included. */
-  async remember(patientId: string, seq: number, messageId: string): Promise<void> {
-    await this.redis.backcoachRememberQuestion(
-      this.key(patientId),
-      seq,
-      messageId,
-      KEEP_QUESTIONS,
-      TTL_SECONDS,
-    );
+  /**
+   * It runs for every question delivered, pushes included, so the questions delivered while one
+   * write is on its way go together in the next (`groupedWrites`).
+   */
+  remember(patientId: string, seq: number, messageId: string): Promise<void> {
+    return this.remembered({ key: this.key(patientId), seq, messageId });
   }
 
   /** The message ids showing question `seq`. */

@@ -9,10 +9,11 @@ import {
   createDeliveryWorker,
   type DeliveryWorkerOptions,
   inFlightLimit,
+  OUTBOX_DEDUP_MS,
   Outbox,
   pacedDeliver,
 } from '../../jobs/delivery.ts';
-import { type DeliveryJob, QUEUES } from '../../jobs/queues.ts';
+import { type DeliveryJob, jobIdOf, QUEUES } from '../../jobs/queues.ts';
 import { SendPacer } from '../../jobs/send-pacer.ts';
 import { type FakeBotApi, startFakeBotApi } from '../support/fake-bot-api.ts';
 import { useRedis } from '../support/redis.ts';
@@ -394,6 +395,31 @@ describe('delivery', () => {
       await vi.waitFor(() => expect(fake.stats.delivered).toBe(21), { timeout: 20_000 });
       // One push at a time, 20 ms each: the reply goes out as soon as the worker has it, not last.
       expect(seen.order.indexOf('reply')).toBeLessThan(15);
+    });
+
+    it('marks many messages sent in a few commands, each under its own key', async () => {
+      const p = await pipeline({});
+      await p.worker.pause();
+      const outbox = new Outbox(p.queue, p.connection, {
+        deliver: async () => ({ ok: true }),
+        limit: inFlightLimit(50).direct,
+        redis: p.connection,
+        log: pino({ level: 'silent' }),
+      });
+      const scripted = p.connection as unknown as { backcoachMarkSent(...args: unknown[]): Promise<void> };
+      const mark = scripted.backcoachMarkSent.bind(p.connection);
+      let commands = 0;
+      scripted.backcoachMarkSent = (...args) => {
+        commands++;
+        return mark(...args);
+      };
+      const keys = Array.from({ length: 40 }, (_, i) => `m${i}`);
+      await Promise.all(keys.map((key, i) => outbox.sendNow(key, `tg:${800 + i}`, [{ text: 'hello' }])));
+      expect(commands).toBeLessThan(10);
+      const sentKeys = keys.map((key, i) => p.queue.toKey(`sent:${jobIdOf(`tg:${800 + i}`, key)}`));
+      expect(await p.connection.exists(...sentKeys)).toBe(40);
+      const ttl = await p.connection.pttl(sentKeys[0] as string);
+      expect(ttl).toBeGreaterThan(OUTBOX_DEDUP_MS - 60_000);
     });
 
     it('queues a message when sending throws', async () => {

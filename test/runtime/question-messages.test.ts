@@ -28,4 +28,24 @@ describe('QuestionMessages', () => {
     expect(fields).toEqual(Array.from({ length: 20 }, (_, i) => 11 + i));
     expect(await redisFixture.redis.ttl(key)).toBeGreaterThan(29 * 24 * 3600);
   });
+
+  it('remembers the questions of many deliveries at once in a few writes, each as its own', async () => {
+    const prefix = redisFixture.prefix();
+    const redis = redisFixture.redis.duplicate();
+    const questions = new QuestionMessages(redis, prefix);
+    // Counts the writes: each is one command, however many questions it carries.
+    const scripted = redis as unknown as { backcoachRememberQuestions(...args: unknown[]): Promise<void> };
+    const write = scripted.backcoachRememberQuestions.bind(redis);
+    let writes = 0;
+    scripted.backcoachRememberQuestions = (...args) => {
+      writes++;
+      return write(...args);
+    };
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) => questions.remember(`tg:${700 + i}`, 3, String(9000 + i))),
+    );
+    expect(writes).toBeLessThanOrEqual(2);
+    for (let i = 0; i < 40; i++) expect(await questions.of(`tg:${700 + i}`, 3)).toEqual([String(9000 + i)]);
+    await redis.quit();
+  });
 });
