@@ -9,8 +9,13 @@ import { type DeliveryJob, jobIdOf, jobIdsMatching, QUEUES, RETENTION } from './
 import type { Pace } from './send-pacer.ts';
 
 export type DeliveryResult =
-  /** `messageId`: the platform's id of the message, where it has one. */
-  | { ok: true; messageId?: string }
+  /**
+   * `messageId`: the platform's id of the message, where it has one. `recorded`: what the platform's
+   * adapter writes about the message once it is sent (which message carries a question's buttons),
+   * begun and not awaited (`recording`), so the message's turn among those in flight ends with its
+   * send; whoever took the turn awaits it afterwards (`afterTurn`).
+   */
+  | { ok: true; messageId?: string; recorded?: Promise<void> }
   | { ok: false; retryAfterMs: number }
   | { ok: false; blocked: true }
   /** Refused for good (a 4xx other than 429 and blocked): not worth retrying. */
@@ -18,6 +23,27 @@ export type DeliveryResult =
 
 /** Sends one message to one patient on their platform. Throws on errors worth retrying. */
 export type Deliver = (patientId: string, message: OutboundMessage) => Promise<DeliveryResult>;
+
+/** Writes begun for a sent message, to be awaited later: until then a failure is not unhandled. */
+export function recording(writes: Promise<void>): Promise<void> {
+  writes.catch(() => undefined);
+  return writes;
+}
+
+/**
+ * Waits for what was recorded about a sent message. A failure is reported and the message stands:
+ * it reached the patient, and trying it again would repeat it; what is lost is closing its buttons
+ * once the question is answered.
+ */
+async function afterTurn(result: DeliveryResult, log: Logger, recipient: string, jobId?: string) {
+  if (!result.ok || !result.recorded) return;
+  await result.recorded.catch((error: unknown) =>
+    log.error(
+      { err: error, recipient, jobId },
+      'message sent, but which message carries its question was not recorded: its buttons stay',
+    ),
+  );
+}
 
 /**
  * How long the outbox refuses a second message with the same idempotency key. A key comes back when
@@ -98,6 +124,7 @@ export class Outbox {
     const sentKey = this.queue.toKey(`sent:${jobId}`);
     if (!opts.fresh && (await direct.redis.exists(sentKey)) === 1) return;
     const gapMs = messages.length > 1 ? this.chats.gapMs(recipient) : 0;
+    const sent: DeliveryResult[] = [];
     const accepted = await direct.limit(async () => {
       for (const [i, message] of messages.entries()) {
         if (i > 0 && gapMs > 0) return i;
@@ -106,10 +133,13 @@ export class Outbox {
           return undefined;
         });
         if (!result?.ok) return i;
+        sent.push(result);
         direct.delivered?.(recipient);
       }
       return messages.length;
     });
+    // The mark goes out without waiting for these: between a send and its mark, a crash repeats it.
+    const recorded = Promise.all(sent.map((result) => afterTurn(result, direct.log, recipient, jobId)));
     if (accepted < messages.length) {
       const rest = messages.slice(accepted);
       // What the platform refused is retried at once; what waits for the chat's gap, after it.
@@ -121,6 +151,7 @@ export class Outbox {
       );
     }
     await this.markSent(sentKey);
+    await recorded;
   }
 
   async enqueue(
@@ -295,6 +326,7 @@ export function createDeliveryWorker(deliver: Deliver, opts: DeliveryWorkerOptio
         const result = await paced(patientId, messages[i] as OutboundMessage);
         if (!result.ok) return refused(job.id, patientId, result);
         opts.observe?.delivered(patientId);
+        await afterTurn(result, opts.log, patientId, job.id);
         if (i + 1 === messages.length) return;
         await job.updateProgress(i + 1);
         if (gapMs > 0) {

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { pictureApart } from '../../jobs/charts.ts';
-import type { DeliveryResult } from '../../jobs/delivery.ts';
+import { type DeliveryResult, recording } from '../../jobs/delivery.ts';
 import type { OutboundMessage } from '../../src/engine/events.ts';
 import type { QuestionMessages } from '../../src/runtime/question-messages.ts';
 import { keysOf } from '../../src/runtime/store.ts';
@@ -40,8 +40,13 @@ export function slackDeliver(sender: SlackSender, questions: QuestionMessages, r
     }
     const sent = await sender.send(recipient, message);
     if (sent.ok && sent.messageId && message.seq !== undefined && message.choices?.length) {
-      await questions.remember(recipient, message.seq, sent.messageId);
-      await redis.hset(platform, 'question', JSON.stringify({ seq: message.seq, text: message.text }));
+      const { messageId } = sent;
+      const seq = message.seq;
+      const recorded = async () => {
+        await questions.remember(recipient, seq, messageId);
+        await redis.hset(platform, 'question', JSON.stringify({ seq, text: message.text }));
+      };
+      return { ...sent, recorded: recording(recorded()) };
     }
     return sent;
   };

@@ -1,5 +1,5 @@
 import { pictureApart } from '../../jobs/charts.ts';
-import type { DeliveryResult } from '../../jobs/delivery.ts';
+import { type DeliveryResult, recording } from '../../jobs/delivery.ts';
 import type { OutboundMessage } from '../../src/engine/events.ts';
 import type { QuestionMessages } from '../../src/runtime/question-messages.ts';
 import { CAPTION_MAX_CHARS, type TelegramSender } from './sender.ts';
@@ -8,7 +8,8 @@ import { chatIdOf } from './updates.ts';
 /**
  * One outbox message to a Telegram patient: first close the question it answers (its buttons come
  * off, so they cannot be pressed twice), then send it, then remember which message carries its own
- * buttons. Each part is safe to repeat, so a retried job does no harm.
+ * buttons (`recorded`, awaited after the message's turn). Each part is safe to repeat, so a retried
+ * job does no harm.
  */
 export function telegramDeliver(sender: TelegramSender, questions: QuestionMessages) {
   return async (patientId: string, message: OutboundMessage): Promise<DeliveryResult> => {
@@ -23,7 +24,7 @@ export function telegramDeliver(sender: TelegramSender, questions: QuestionMessa
     }
     const sent = await sender.send(chatId, message);
     if (sent.ok && sent.messageId !== undefined && message.seq !== undefined && message.choices?.length) {
-      await questions.remember(patientId, message.seq, sent.messageId);
+      return { ...sent, recorded: recording(questions.remember(patientId, message.seq, sent.messageId)) };
     }
     return sent;
   };

@@ -7,11 +7,13 @@ import { createTelegramSender } from '../../adapters/telegram/sender.ts';
 import {
   ANY_CHAT,
   createDeliveryWorker,
+  type DeliveryResult,
   type DeliveryWorkerOptions,
   inFlightLimit,
   OUTBOX_DEDUP_MS,
   Outbox,
   pacedDeliver,
+  recording,
 } from '../../jobs/delivery.ts';
 import { type DeliveryJob, jobIdOf, QUEUES } from '../../jobs/queues.ts';
 import { SendPacer } from '../../jobs/send-pacer.ts';
@@ -253,6 +255,35 @@ describe('delivery', () => {
     expect(p.fake.stats.status403).toBe(1);
   });
 
+  it('finishes a queued message whose record failed once it was sent, reporting it: no second send', async () => {
+    const p = await pipeline({});
+    await p.worker.close();
+    const lines: { level: number; msg: string }[] = [];
+    const sends: string[] = [];
+    const pacer = new SendPacer(p.connection, p.queue.toKey('pace'), 1000);
+    const worker = createDeliveryWorker(
+      async (_, message) => {
+        sends.push(message.text);
+        return { ok: true, recorded: recording(Promise.reject(new Error('connection lost'))) };
+      },
+      {
+        connection: p.connection,
+        prefix: p.queue.opts.prefix as string,
+        pacing: () => pacer,
+        concurrency: 1,
+        log: pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) }),
+        onBlocked: async () => undefined,
+      },
+    );
+    closers.unshift(() => worker.close(true));
+    await p.outbox.enqueue('w1', 'tg:31', [{ text: 'question' }]);
+    await vi.waitFor(async () => expect((await p.queue.getJobCounts('completed')).completed).toBe(1));
+    expect(sends).toEqual(['question']);
+    expect(lines.filter((l) => l.level >= 50).map((l) => l.msg)).toEqual([
+      'message sent, but which message carries its question was not recorded: its buttons stay',
+    ]);
+  });
+
   describe('sendNow, the fast path', () => {
     /** An outbox sending straight to the fake, with its worker paused: a job is what fell back. */
     async function direct(behaviour: Parameters<typeof startFakeBotApi>[0]) {
@@ -395,6 +426,60 @@ describe('delivery', () => {
       await vi.waitFor(() => expect(fake.stats.delivered).toBe(21), { timeout: 20_000 });
       // One push at a time, 20 ms each: the reply goes out as soon as the worker has it, not last.
       expect(seen.order.indexOf('reply')).toBeLessThan(15);
+    });
+
+    /** An outbox whose deliveries answer as `answer` says, one message in flight at a time. */
+    async function recordingOutbox(answer: (text: string) => Promise<DeliveryResult>) {
+      const p = await pipeline({});
+      await p.worker.pause();
+      const lines: { level: number; msg: string }[] = [];
+      const log = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+      const sends: string[] = [];
+      const outbox = new Outbox(p.queue, p.connection, {
+        deliver: async (_, message) => {
+          sends.push(message.text);
+          return answer(message.text);
+        },
+        limit: inFlightLimit(1).direct,
+        redis: p.connection,
+        log,
+      });
+      return { ...p, outbox, sends, lines };
+    }
+
+    it('ends a message’s turn with its send, and waits for what is recorded about it after', async () => {
+      let recorded: () => void = () => undefined;
+      const held = new Promise<void>((resolve) => {
+        recorded = resolve;
+      });
+      const p = await recordingOutbox(async (text) =>
+        text === 'first' ? { ok: true, recorded: recording(held) } : { ok: true },
+      );
+      let firstDone = false;
+      const first = p.outbox.sendNow('r1', 'tg:21', [{ text: 'first' }]).then(() => {
+        firstDone = true;
+      });
+      // One message in flight at a time, yet the second goes while the first's record is pending.
+      await p.outbox.sendNow('r2', 'tg:22', [{ text: 'second' }]);
+      expect(p.sends).toEqual(['first', 'second']);
+      expect(firstDone).toBe(false);
+      recorded();
+      await first;
+      expect(await waiting(p.queue)).toEqual([]);
+    });
+
+    it('keeps a sent message whose record failed: reported, marked sent, not queued again', async () => {
+      const p = await recordingOutbox(async () => ({
+        ok: true,
+        recorded: recording(Promise.reject(new Error('connection lost'))),
+      }));
+      await p.outbox.sendNow('r3', 'tg:23', [{ text: 'sent once' }]);
+      expect(p.lines.filter((l) => l.level >= 50).map((l) => l.msg)).toEqual([
+        'message sent, but which message carries its question was not recorded: its buttons stay',
+      ]);
+      expect(await waiting(p.queue)).toEqual([]);
+      await p.outbox.sendNow('r3', 'tg:23', [{ text: 'sent once' }]);
+      expect(p.sends).toEqual(['sent once']);
     });
 
     it('marks many messages sent in a few commands, each under its own key', async () => {
