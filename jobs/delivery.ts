@@ -82,7 +82,10 @@ export const ANY_CHAT: ChatRules = { requests: (_, message) => [message], gapMs:
  * recipient, so `/delete` can find and remove the recipient's jobs without a per-patient index.
  */
 export class Outbox {
-  /** Marks a direct send's key: a fan-out's marks go many to a command (`groupedWrites`). */
+  /**
+   * Marks a message's idempotency key (`sentKey`) for OUTBOX_DEDUP_MS, sent at once or queued: a
+   * fan-out's marks go many to a command (`groupedWrites`).
+   */
   private readonly markSent: (key: string) => Promise<void>;
 
   constructor(
@@ -98,6 +101,10 @@ export class Outbox {
     this.markSent = groupedWrites((keys) =>
       (marking as MarkingRedis).backcoachMarkSent(keys.length, ...keys, OUTBOX_DEDUP_MS),
     );
+  }
+
+  private sentKey(jobId: string): string {
+    return this.queue.toKey(`sent:${jobId}`);
   }
 
   private split(recipient: string, messages: OutboundMessage[]): OutboundMessage[] {
@@ -121,7 +128,7 @@ export class Outbox {
     if (!direct || messages.length === 0) return this.enqueue(key, recipient, messages, opts);
     messages = this.split(recipient, messages);
     const jobId = jobIdOf(recipient, key);
-    const sentKey = this.queue.toKey(`sent:${jobId}`);
+    const sentKey = this.sentKey(jobId);
     if (!opts.fresh && (await direct.redis.exists(sentKey)) === 1) return;
     const gapMs = messages.length > 1 ? this.chats.gapMs(recipient) : 0;
     const sent: DeliveryResult[] = [];
@@ -166,14 +173,14 @@ export class Outbox {
     // fan-out), and BullMQ's own de-duplication key goes with the job; so a key of ours remembers
     // the message for OUTBOX_DEDUP_MS. It is set after the add: a crash in between can repeat a
     // message, never lose one.
-    const sent = this.queue.toKey(`sent:${jobId}`);
-    if (!opts.fresh && (await this.redis.exists(sent)) === 1) return;
+    const sentKey = this.sentKey(jobId);
+    if (!opts.fresh && (await this.redis.exists(sentKey)) === 1) return;
     await this.queue.add(
       'deliver',
       { patientId: recipient, messages: this.split(recipient, messages) },
       { jobId, ...DELIVERY_JOB_OPTIONS },
     );
-    await this.redis.set(sent, '1', 'PX', OUTBOX_DEDUP_MS);
+    await this.markSent(sentKey);
   }
 
   /** Removes every job of the recipient but `keep` (the step that confirms the deletion). */
@@ -186,7 +193,7 @@ export class Outbox {
       if (id !== kept) removed += await this.queue.remove(id);
     }
     const sent = (await jobIdsMatching(this.queue, this.redis, mine, 'sent:')).filter((id) => id !== kept);
-    if (sent.length > 0) await this.redis.del(...sent.map((id) => this.queue.toKey(`sent:${id}`)));
+    if (sent.length > 0) await this.redis.del(...sent.map((id) => this.sentKey(id)));
     return removed;
   }
 }
