@@ -46,7 +46,21 @@ export interface DecodedRecord {
   audit: Buffer;
   /** A plain JSON state of an earlier version: its audit log and event ids are in keys of their own. */
   legacy: boolean;
+  /** The days and level changes as this read checked them (see `encodeRecord`). */
+  checked: CheckedTuples;
 }
+
+/**
+ * Days and level changes in their stored form, as a read checked them. A step changes today's day
+ * and perhaps adds a level change; the rest of a long history comes back as it was read, and a
+ * tuple equal to one the same schema passed needs no second check.
+ */
+export interface CheckedTuples {
+  days: readonly DayTuple[];
+  levelChanges: readonly ChangeTuple[];
+}
+
+const NONE_CHECKED: CheckedTuples = { days: [], levelChanges: [] };
 
 export class RecordFormatError extends Error {
   override name = 'RecordFormatError';
@@ -60,7 +74,7 @@ export function seenIdOf(eventId: string): string {
 export function decodeRecord(raw: Buffer): DecodedRecord {
   if (raw[0] === 0x7b /* { */) {
     const state = checked(patientStateSchema, parseJson(raw.toString('utf8')));
-    return { state, seen: new Map(), audit: EMPTY, legacy: true };
+    return { state, seen: new Map(), audit: EMPTY, legacy: true, checked: NONE_CHECKED };
   }
   if (raw[0] !== VERSION || raw.length < HEADER)
     throw new RecordFormatError('not a record of a known version');
@@ -75,8 +89,15 @@ export function decodeRecord(raw: Buffer): DecodedRecord {
   for (let at = seenStart; at < auditStart; at += SEEN_ENTRY) {
     seen.set(raw.subarray(at, at + SEEN_HASH).toString('base64'), raw.readUInt32BE(at + SEEN_HASH));
   }
-  const state = expandState(checked(storedStateSchema, parseJson(packed)));
-  return { state, seen, audit: raw.subarray(auditStart), legacy: false };
+  const stored = checked(storedStateSchema, parseJson(packed));
+  const checkedTuples = { days: stored.days, levelChanges: stored.levelChanges };
+  return {
+    state: expandState(stored),
+    seen,
+    audit: raw.subarray(auditStart),
+    legacy: false,
+    checked: checkedTuples,
+  };
 }
 
 /** The audit entries of a record's audit part, oldest first (not yet validated). */
@@ -94,16 +115,19 @@ export function decodeAudit(audit: Buffer): unknown[] {
 
 /**
  * `seen`: the event ids to remember (the caller trims them); `audit`: the record's audit part so
- * far; `added`: entries this step appends to it. A state the schema refuses throws a
- * `RecordFormatError` naming its fields: nothing is written that a read would refuse.
+ * far; `added`: entries this step appends to it; `read`: the tuples the read of this record
+ * checked, of which those that come back unchanged are not checked again. A state the schema
+ * refuses throws a `RecordFormatError` naming its fields: nothing is written that a read would
+ * refuse.
  */
 export function encodeRecord(
   state: PatientState,
   seen: SeenIds,
   audit: Buffer,
   added: readonly AuditEntry[],
+  read: CheckedTuples = NONE_CHECKED,
 ): Buffer {
-  const packedState = deflateRawSync(JSON.stringify(checked(storedStateSchema, compactState(state))), {
+  const packedState = deflateRawSync(JSON.stringify(checkedStored(compactState(state), read)), {
     level: LEVEL,
     dictionary: STATE_DICTIONARY,
   });
@@ -202,6 +226,83 @@ type StoredState = z.infer<typeof storedStateSchema>;
 type DayTuple = z.infer<typeof dayTupleSchema>;
 type ChangeTuple = z.infer<typeof changeTupleSchema>;
 
+/**
+ * The stored state checked as `storedStateSchema` would check it, but for days and level changes
+ * equal to ones in `read`: each tuple is checked on its own, so an equal one passes as it did.
+ */
+function checkedStored(stored: StoredState, read: CheckedTuples): StoredState {
+  const readDays = new Map(read.days.map((tuple) => [tuple[0], tuple]));
+  const newDays = unequal(stored.days, (tuple) => {
+    const before = readDays.get(tuple[0]);
+    return before !== undefined && sameValues(tuple, before);
+  });
+  const readChanges = new Map<string, ChangeTuple[]>();
+  for (const tuple of read.levelChanges) {
+    const key = changeKey(tuple);
+    readChanges.set(key, [...(readChanges.get(key) ?? []), tuple]);
+  }
+  const newChanges = unequal(stored.levelChanges, (tuple) =>
+    (readChanges.get(changeKey(tuple)) ?? []).some(
+      (before) => sameValues(tuple.slice(0, 6), before.slice(0, 6)) && sameParams(tuple[6], before[6]),
+    ),
+  );
+  const result = storedStateSchema.safeParse({
+    ...stored,
+    days: newDays.map((i) => stored.days[i]),
+    levelChanges: newChanges.map((i) => stored.levelChanges[i]),
+  });
+  if (!result.success) {
+    // Name each field by its place in the whole state, not in the part that was checked.
+    const places: Record<string, number[]> = { days: newDays, levelChanges: newChanges };
+    const issues = result.error.issues.map((issue) => {
+      const [list, index, ...rest] = issue.path;
+      const at = typeof list === 'string' && typeof index === 'number' ? places[list]?.[index] : undefined;
+      return at === undefined ? issue : { ...issue, path: [list as string, at, ...rest] };
+    });
+    throw new RecordFormatError(describeIssues(new z.ZodError(issues)));
+  }
+  return {
+    ...result.data,
+    days: merged(stored.days, newDays, result.data.days),
+    levelChanges: merged(stored.levelChanges, newChanges, result.data.levelChanges),
+  };
+}
+
+/** `all` with the tuples at `places` replaced by `checked`, in order. */
+function merged<T>(all: readonly T[], places: readonly number[], checked: readonly T[]): T[] {
+  const out = [...all];
+  places.forEach((at, i) => {
+    out[at] = checked[i] as T;
+  });
+  return out;
+}
+
+/** The places in `tuples` of those for which `same` does not hold. */
+function unequal<T>(tuples: readonly T[], same: (tuple: T) => boolean): number[] {
+  const places: number[] = [];
+  tuples.forEach((tuple, i) => {
+    if (!same(tuple)) places.push(i);
+  });
+  return places;
+}
+
+/** Where to look for a change's equal: its date and ladder. */
+const changeKey = (tuple: ChangeTuple) => `${tuple[0]} ${tuple[1]}`;
+
+const sameValues = (a: readonly unknown[], b: readonly unknown[]) =>
+  a.length === b.length && a.every((value, i) => value === b[i]);
+
+/** `params` of a step's state against the checked `before`: a plain object with the same values. */
+function sameParams(params: ChangeTuple[6], before: ChangeTuple[6]): boolean {
+  if (typeof params !== 'object' || params === null || Object.getPrototypeOf(params) !== Object.prototype)
+    return false;
+  const keys = Object.keys(params);
+  return (
+    keys.length === Object.keys(before).length &&
+    keys.every((key) => Object.hasOwn(before, key) && params[key] === before[key])
+  );
+}
+
 function checked<T>(schema: z.ZodType<T>, value: unknown): T {
   const result = schema.safeParse(value);
   if (!result.success) throw new RecordFormatError(describeIssues(result.error));
@@ -290,7 +391,8 @@ function expandState(stored: StoredState): PatientState {
     from,
     to,
     by,
-    reason: { key, params },
+    // A copy: the tuple stays as it was checked, whatever a step does to the state.
+    reason: { key, params: { ...params } },
   }));
   return { ...stored, days, levelChanges };
 }

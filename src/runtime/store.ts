@@ -4,6 +4,8 @@ import { z } from 'zod';
 import type { AuditEntry, Effect, InboundEvent, StepResult } from '../engine/events.ts';
 import type { PatientState } from '../engine/state.ts';
 import {
+  type CheckedTuples,
+  type DecodedRecord,
   decodeAudit,
   decodeRecord,
   describeIssues,
@@ -544,7 +546,7 @@ export function planStep(input: PlanInput, step: Step): Plan | null {
     result,
     write: {
       kind: 'record',
-      record: encodeStepRecord(next, seen, record?.audit ?? EMPTY, audits),
+      record: encodeStepRecord(next, seen, record?.audit ?? EMPTY, audits, record?.checked),
       // Ids an earlier version kept in a set of their own are still consulted until they age out.
       expireSeen: record === null || record.legacy,
       pending,
@@ -626,12 +628,8 @@ function recentlySeen(seen: SeenIds | undefined, seenId: string, now: number): S
   return new Map(kept.slice(-SEEN_LIMIT));
 }
 
-function readRecord(
-  key: string,
-  raw: Buffer,
-  patientId: string,
-): { state: PatientState; seen: SeenIds; audit: Buffer; legacy: boolean } {
-  let decoded: ReturnType<typeof decodeRecord>;
+function readRecord(key: string, raw: Buffer, patientId: string): DecodedRecord {
+  let decoded: DecodedRecord;
   try {
     decoded = decodeRecord(raw);
   } catch (error) {
@@ -640,7 +638,7 @@ function readRecord(
   }
   const { state } = decoded;
   if (state.id !== patientId) throw new CorruptRecordError(key, `it holds the state of patient ${state.id}`);
-  return { state, seen: decoded.seen, audit: decoded.audit, legacy: decoded.legacy };
+  return decoded;
 }
 
 function readAudit(key: string, audit: Buffer): AuditEntry[] {
@@ -668,9 +666,10 @@ function encodeStepRecord(
   seen: SeenIds,
   audit: Buffer,
   added: readonly AuditEntry[],
+  read: CheckedTuples | undefined,
 ): Buffer {
   try {
-    return encodeRecord(state, seen, audit, added);
+    return encodeRecord(state, seen, audit, added, read);
   } catch (error) {
     if (!(error instanceof RecordFormatError)) throw error;
     throw new Error(`Step produced an invalid state for patient ${state.id}: ${error.message}`);

@@ -2,7 +2,7 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { AuditEntry } from '../../src/engine/events.ts';
-import { newPatient, type PatientState } from '../../src/engine/state.ts';
+import { type DayRecord, type LevelChange, newPatient, type PatientState } from '../../src/engine/state.ts';
 import { decodeAudit, decodeRecord, encodeRecord, seenIdOf } from '../../src/runtime/record-codec.ts';
 import { STATE_DICTIONARY } from '../../src/runtime/record-dictionaries.ts';
 import { keysOf, PatientStore } from '../../src/runtime/store.ts';
@@ -105,6 +105,7 @@ describe('patient records', () => {
       seen: new Map(),
       audit: EMPTY,
       legacy: true,
+      checked: { days: [], levelChanges: [] },
     });
   });
 
@@ -166,6 +167,53 @@ describe('patient records', () => {
       pack(days((day) => (day.session = { drills: [{ ladder: 'glutes', level: 0 }], minimal: false }))),
     ).toThrow(/^days\.2\.session: /);
     expect(pack({ ...state, lastSeq: -1 })).toThrow(/^lastSeq: /);
+  });
+
+  it('check again, when packing a step of a record read, only the days and level changes it changed', () => {
+    const { state } = history(21);
+    expect(state.levelChanges.length).toBeGreaterThan(1);
+    const record = encodeRecord(state, new Map(), EMPTY, []);
+    /** The record read afresh, `change` made to its state as a step would, packed again. */
+    const repack = (change: (read: PatientState) => void) => () => {
+      const read = decodeRecord(record);
+      change(read.state);
+      return encodeRecord(read.state, new Map(), EMPTY, [], read.checked);
+    };
+
+    expect(decodeRecord(repack(() => undefined)()).state).toStrictEqual(state);
+    const added = repack((read) => read.days.push({ date: '2099-01-01', pain: 2 }));
+    expect(decodeRecord(added()).state.days.at(-1)).toStrictEqual({ date: '2099-01-01', pain: 2 });
+    expect(repack((read) => ((read.days[4] as { pain?: number }).pain = 11))).toThrow(
+      /^days\.4\.pain: Too big/,
+    );
+    expect(repack((read) => read.days.push({ ...(read.days[3] as DayRecord), pain: -1 }))).toThrow(
+      /^days\.21\.pain: /,
+    );
+    // A change's reason edited in place, or a value of another type that reads the same.
+    expect(repack((read) => ((read.levelChanges[1] as LevelChange).reason.params.x = true as never))).toThrow(
+      /^levelChanges\.1\.reason\.params\.x: /,
+    );
+    expect(repack((read) => ((read.levelChanges[0] as LevelChange).from = '1' as never))).toThrow(
+      /^levelChanges\.0\.from: /,
+    );
+    expect(repack((read) => ((read.levelChanges[0] as LevelChange).reason.params = ['x'] as never))).toThrow(
+      /^levelChanges\.0\.reason\.params: /,
+    );
+  });
+
+  it('take a day or level change equal to one the read checked as checked', () => {
+    // The read's tuples are what the same schema passed; the codec compares with them, not checks.
+    const { state } = history(3);
+    const read = decodeRecord(encodeRecord(state, new Map(), EMPTY, []));
+    const odd = { date: '2026-01-01', pain: 11 };
+    const withOdd = { ...read.state, days: [...read.state.days, odd] };
+    const vouched = {
+      ...read.checked,
+      days: [...read.checked.days, ['2026-01-01', null, null, null, null, 11, null, null, null]],
+    };
+
+    expect(() => encodeRecord(withOdd, new Map(), EMPTY, [], read.checked)).toThrow(/^days\.3\.pain: /);
+    expect(() => encodeRecord(withOdd, new Map(), EMPTY, [], vouched as never)).not.toThrow();
   });
 });
 
