@@ -64,7 +64,7 @@ export type LadderState = z.infer<typeof ladderStateSchema>;
 /** A message to render later in the patient's locale: copy key plus its parameters. */
 export const reasonSchema = z.strictObject({
   key: z.string(),
-  params: z.record(z.string(), z.union([z.string(), z.number()])),
+  params: z.record(z.string(), z.union([z.number(), z.string()])),
 });
 export type Reason = z.infer<typeof reasonSchema>;
 
