@@ -234,7 +234,7 @@ function checkedStored(stored: StoredState, read: CheckedTuples): StoredState {
   const readDays = new Map(read.days.map((tuple) => [tuple[0], tuple]));
   const newDays = unequal(stored.days, (tuple) => {
     const before = readDays.get(tuple[0]);
-    return before !== undefined && sameValues(tuple, before);
+    return before !== undefined && sameValues(tuple, before, tuple.length);
   });
   const readChanges = new Map<string, ChangeTuple[]>();
   for (const tuple of read.levelChanges) {
@@ -243,7 +243,7 @@ function checkedStored(stored: StoredState, read: CheckedTuples): StoredState {
   }
   const newChanges = unequal(stored.levelChanges, (tuple) =>
     (readChanges.get(changeKey(tuple)) ?? []).some(
-      (before) => sameValues(tuple.slice(0, 6), before.slice(0, 6)) && sameParams(tuple[6], before[6]),
+      (before) => sameValues(tuple, before, 6) && sameParams(tuple[6], before[6]),
     ),
   );
   const result = storedStateSchema.safeParse({
@@ -289,8 +289,12 @@ function unequal<T>(tuples: readonly T[], same: (tuple: T) => boolean): number[]
 /** Where to look for a change's equal: its date and ladder. */
 const changeKey = (tuple: ChangeTuple) => `${tuple[0]} ${tuple[1]}`;
 
-const sameValues = (a: readonly unknown[], b: readonly unknown[]) =>
-  a.length === b.length && a.every((value, i) => value === b[i]);
+/** Whether `a` and `b` are as long and their first `count` values the same. */
+function sameValues(a: readonly unknown[], b: readonly unknown[], count: number): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < count; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 /** `params` of a step's state against the checked `before`: a plain object with the same values. */
 function sameParams(params: ChangeTuple[6], before: ChangeTuple[6]): boolean {
