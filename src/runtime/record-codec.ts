@@ -26,7 +26,8 @@ import { AUDIT_DICTIONARY, STATE_DICTIONARY } from './record-dictionaries.ts';
  *
  * The state is checked with zod in its compact form, both ways: a day as one tuple of plain values
  * costs zod a third of what the same day as nested objects does, and a patient's days are most of
- * every step's work once they have been here a few weeks.
+ * every step's work once they have been here a few weeks. On the way back, the days and level
+ * changes equal to ones the read checked are not checked twice.
  */
 const VERSION = 1;
 const HEADER = 7;
