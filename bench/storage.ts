@@ -451,6 +451,8 @@ async function history(redisUrl: string, redis: Redis): Promise<History> {
     TELEGRAM_BOT_TOKEN: TOKEN,
     TELEGRAM_API_ROOT: fake.apiRoot,
     TELEGRAM_RATE_PER_SECOND: '1000',
+    // Its patients answer at once: a chat's gap between deliveries would hold each reply a second.
+    TELEGRAM_CHAT_GAP_MS: '0',
     ...(coachIds.length > 0 ? { COACHES: coachIds.map((id) => `${id}@${ZONE}`).join(',') } : {}),
   });
   // The deployment's default prefix, so key names are as long as in production.

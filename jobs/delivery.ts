@@ -46,6 +46,14 @@ async function afterTurn(result: DeliveryResult, log: Logger, recipient: string,
 }
 
 /**
+ * A chat's mark that failed: the message stands (failing it would send it again), and a delivery
+ * right behind it may meet the chat's 429, which is waited out as any other.
+ */
+const chatUnmarked = (log: Logger, recipient: string) => (error: unknown) => {
+  log.warn({ err: error, recipient }, 'message sent, but not its chat’s gap: the next may come too soon');
+};
+
+/**
  * How long the outbox refuses a second message with the same idempotency key. A key comes back when
  * an event's effects are replayed (a crash between queueing and confirming, then a redelivery),
  * which happens within minutes: a stalled job is retried after 30 s, Telegram redelivers an
@@ -53,12 +61,33 @@ async function afterTurn(result: DeliveryResult, log: Logger, recipient: string,
  */
 export const OUTBOX_DEDUP_MS = 3600 * 1000;
 
-// Each key given marks its message sent for OUTBOX_DEDUP_MS (ARGV[1]).
-const MARK_SENT = `
-for i = 1, #KEYS do redis.call('SET', KEYS[i], '1', 'PX', ARGV[1]) end
+// Sets each key given for as many ms as the ARGV of its place.
+const MARK = `
+for i = 1, #KEYS do redis.call('SET', KEYS[i], '1', 'PX', ARGV[i]) end
 `;
 
-type MarkingRedis = Redis & { backcoachMarkSent(...args: (string | number)[]): Promise<void> };
+type MarkingRedis = Redis & { backcoachMark(...args: (string | number)[]): Promise<void> };
+
+/** A key set for `ms`: a message's idempotency key, or a chat's last request (`ChatSpacing`). */
+interface Mark {
+  key: string;
+  ms: number;
+}
+
+/**
+ * A chat's wait between two requests, those of one delivery and from one delivery to the next.
+ * Telegram takes about one message a second in a chat, and a reply right after a push, each a
+ * delivery of its own, would otherwise go back to back: the chat's 429 stops every sender of the
+ * platform for its retry-after.
+ */
+export interface ChatSpacing {
+  /** How long the chat wants between two requests (0: back to back). */
+  gapMs(recipient: string): number;
+  /** How long the chat still wants after the last request sent to it (ms; 0: none). */
+  freeIn(recipient: string): Promise<number>;
+  /** A request was just sent to the chat: the next one waits the gap. */
+  sent(recipient: string): Promise<void>;
+}
 
 /** How a recipient's chat takes the messages of one delivery. */
 export interface ChatRules {
@@ -68,8 +97,9 @@ export interface ChatRules {
    */
   requests(recipient: string, message: OutboundMessage): OutboundMessage[];
   /**
-   * How long the chat wants between two requests of one delivery (0: back to back). The next one
-   * waits as a delayed job, holding no turn among the messages in flight.
+   * How long the chat wants between two requests (0: back to back): within a delivery the next one
+   * waits as a delayed job, holding no turn among the messages in flight; a queued delivery waits
+   * the rest of it after the last request of another (`ChatSpacing`).
    */
   gapMs(recipient: string): number;
 }
@@ -83,10 +113,14 @@ export const ANY_CHAT: ChatRules = { requests: (_, message) => [message], gapMs:
  */
 export class Outbox {
   /**
-   * Marks a message's idempotency key (`sentKey`) for OUTBOX_DEDUP_MS, sent at once or queued: a
-   * fan-out's marks go many to a command (`groupedWrites`).
+   * Sets a message's idempotency key (`sentKey`) for OUTBOX_DEDUP_MS, sent at once or queued, and a
+   * chat's last request for its gap: a fan-out's marks go many to a command (`groupedWrites`).
    */
-  private readonly markSent: (key: string) => Promise<void>;
+  private readonly mark: (mark: Mark) => Promise<void>;
+  /** Where the marks are kept, and read. */
+  private readonly marking: Redis;
+  /** Each chat's spacing, kept here and by the delivery worker. */
+  readonly spacing: ChatSpacing;
 
   constructor(
     private readonly queue: Queue<DeliveryJob>,
@@ -97,14 +131,33 @@ export class Outbox {
     private readonly chats: ChatRules = ANY_CHAT,
   ) {
     const marking = direct?.redis ?? redis;
-    if (!('backcoachMarkSent' in marking)) marking.defineCommand('backcoachMarkSent', { lua: MARK_SENT });
-    this.markSent = groupedWrites((keys) =>
-      (marking as MarkingRedis).backcoachMarkSent(keys.length, ...keys, OUTBOX_DEDUP_MS),
+    this.marking = marking;
+    if (!('backcoachMark' in marking)) marking.defineCommand('backcoachMark', { lua: MARK });
+    this.mark = groupedWrites((marks) =>
+      (marking as MarkingRedis).backcoachMark(
+        marks.length,
+        ...marks.map((mark) => mark.key),
+        ...marks.map((mark) => mark.ms),
+      ),
     );
+    this.spacing = {
+      gapMs: (recipient) => chats.gapMs(recipient),
+      freeIn: async (recipient) =>
+        chats.gapMs(recipient) > 0 ? Math.max(0, await this.marking.pttl(this.chatKey(recipient))) : 0,
+      sent: (recipient) => this.chatSent(recipient, chats.gapMs(recipient)),
+    };
   }
 
   private sentKey(jobId: string): string {
     return this.queue.toKey(`sent:${jobId}`);
+  }
+
+  private chatKey(recipient: string): string {
+    return this.queue.toKey(`chat:${recipient}`);
+  }
+
+  private async chatSent(recipient: string, gapMs: number): Promise<void> {
+    if (gapMs > 0) await this.mark({ key: this.chatKey(recipient), ms: gapMs });
   }
 
   private split(recipient: string, messages: OutboundMessage[]): OutboundMessage[] {
@@ -130,7 +183,7 @@ export class Outbox {
     const jobId = jobIdOf(recipient, key);
     const sentKey = this.sentKey(jobId);
     if (!opts.fresh && (await direct.redis.exists(sentKey)) === 1) return;
-    const gapMs = messages.length > 1 ? this.chats.gapMs(recipient) : 0;
+    const gapMs = this.chats.gapMs(recipient);
     const sent: DeliveryResult[] = [];
     const accepted = await direct.limit(async () => {
       for (const [i, message] of messages.entries()) {
@@ -147,6 +200,11 @@ export class Outbox {
     });
     // The mark goes out without waiting for these: between a send and its mark, a crash repeats it.
     const recorded = Promise.all(sent.map((result) => afterTurn(result, direct.log, recipient, jobId)));
+    // Before the rest is queued, whose delay is the same gap: when it is due, so is the chat.
+    const chatMarked =
+      sent.length > 0
+        ? this.chatSent(recipient, gapMs).catch(chatUnmarked(direct.log, recipient))
+        : undefined;
     if (accepted < messages.length) {
       const rest = messages.slice(accepted);
       // What the platform refused is retried at once; what waits for the chat's gap, after it.
@@ -157,7 +215,8 @@ export class Outbox {
         { jobId, ...DELIVERY_JOB_OPTIONS, ...delay },
       );
     }
-    await this.markSent(sentKey);
+    // Both marks go in the groups of the pushes' marks: a fan-out adds no command for the chats'.
+    await Promise.all([this.mark({ key: sentKey, ms: OUTBOX_DEDUP_MS }), chatMarked]);
     await recorded;
   }
 
@@ -180,7 +239,7 @@ export class Outbox {
       { patientId: recipient, messages: this.split(recipient, messages) },
       { jobId, ...DELIVERY_JOB_OPTIONS },
     );
-    await this.markSent(sentKey);
+    await this.mark({ key: sentKey, ms: OUTBOX_DEDUP_MS });
   }
 
   /** Removes every job of the recipient but `keep` (the step that confirms the deletion). */
@@ -246,8 +305,11 @@ export interface DeliveryWorkerOptions {
    * however often the platform asks it to wait.
    */
   prepare?: (message: OutboundMessage) => Promise<OutboundMessage>;
-  /** The wait between two of a job's messages to the recipient's chat (`ChatRules.gapMs`). */
-  gapMs?: (recipient: string) => number;
+  /**
+   * The wait between two requests to the recipient's chat (`Outbox.spacing`): a job's next message
+   * waits the gap, and a job waits out what is left of it after another delivery's last request.
+   */
+  chats?: ChatSpacing;
   /** How long a job stays locked by a worker that stopped answering (a killed process). */
   lockDurationMs?: number;
   log: Logger;
@@ -328,12 +390,23 @@ export function createDeliveryWorker(deliver: Deliver, opts: DeliveryWorkerOptio
       const { patientId, messages } = job.data;
       // A retried job resumes after the last message the platform accepted.
       const from = typeof job.progress === 'number' ? job.progress : 0;
-      const gapMs = messages.length - from > 1 ? (opts.gapMs?.(patientId) ?? 0) : 0;
+      const chats = opts.chats;
+      const gapMs = chats?.gapMs(patientId) ?? 0;
+      // A message to the chat went out less than its gap ago (a push, then this reply): the job
+      // waits out the rest in the delayed set, holding no turn and spending no attempt.
+      const wait = gapMs > 0 && chats ? await chats.freeIn(patientId) : 0;
+      if (wait > 0) {
+        await job.moveToDelayed(Date.now() + wait, token);
+        throw new DelayedError();
+      }
       for (let i = from; i < messages.length; i++) {
         const result = await paced(patientId, messages[i] as OutboundMessage);
         if (!result.ok) return refused(job.id, patientId, result);
         opts.observe?.delivered(patientId);
-        await afterTurn(result, opts.log, patientId, job.id);
+        await Promise.all([
+          afterTurn(result, opts.log, patientId, job.id),
+          gapMs > 0 ? chats?.sent(patientId).catch(chatUnmarked(opts.log, patientId)) : undefined,
+        ]);
         if (i + 1 === messages.length) return;
         await job.updateProgress(i + 1);
         if (gapMs > 0) {

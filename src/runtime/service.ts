@@ -402,7 +402,7 @@ async function openService(opts: ServiceOptions, opened: Opened): Promise<Servic
         concurrency: config.deliveryConcurrency,
         limit: inFlight.queued,
         prepare: (message) => withChart(message, drawChart),
-        gapMs: chats.gapMs,
+        chats: outbox.spacing,
         lockDurationMs,
         log,
         observe: deliveryObserve,

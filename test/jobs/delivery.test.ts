@@ -33,7 +33,7 @@ afterEach(async () => {
 
 async function pipeline(
   behaviour: Parameters<typeof startFakeBotApi>[0],
-  opts: Pick<DeliveryWorkerOptions, 'prepare' | 'gapMs'> = {},
+  opts: Pick<DeliveryWorkerOptions, 'prepare'> & { gapMs?: number } = {},
 ) {
   fake = await startFakeBotApi({ random: seeded(7), ...behaviour });
   const prefix = `{${redisFixture.prefix().replace(/[^A-Za-z0-9_-]/g, '')}q}`;
@@ -43,6 +43,12 @@ async function pipeline(
   const sender = createTelegramSender({ token: '123:delivery', apiRoot: fake.apiRoot });
   const blocked: string[] = [];
   const pacer = new SendPacer(connection, queue.toKey('pace'), 1000);
+  const { gapMs, ...rest } = opts;
+  // The chats' spacing as the service gives it: an outbox's, whose marks every outbox of the queue shares.
+  const chats =
+    gapMs === undefined
+      ? undefined
+      : new Outbox(queue, connection, undefined, { ...ANY_CHAT, gapMs: () => gapMs }).spacing;
   const worker: Worker<DeliveryJob> = createDeliveryWorker(
     (patientId, message) => sender.send(patientId.slice(3), message),
     {
@@ -51,7 +57,8 @@ async function pipeline(
       pacing: () => pacer,
       concurrency: 5,
       log: pino({ level: 'silent' }),
-      ...opts,
+      ...rest,
+      chats,
       onBlocked: async (patientId) => {
         blocked.push(patientId);
       },
@@ -211,7 +218,7 @@ describe('delivery', () => {
     const gapMs = 1000;
     const p = await pipeline(
       { rateLimit: { perSecond: 1000, perChatPerSecond: 1, retryAfter: 1 } },
-      { gapMs: () => gapMs },
+      { gapMs },
     );
     const sender = createTelegramSender({ token: '123:delivery', apiRoot: p.fake.apiRoot });
     const outbox = new Outbox(
@@ -247,6 +254,43 @@ describe('delivery', () => {
     }
   }, 30_000);
 
+  it('keeps a chat’s gap from one delivery to the next: a reply right after a push waits, other chats do not', async () => {
+    const gapMs = 1000;
+    const p = await pipeline(
+      { rateLimit: { perSecond: 1000, perChatPerSecond: 1, retryAfter: 1 } },
+      { gapMs },
+    );
+    const sender = createTelegramSender({ token: '123:delivery', apiRoot: p.fake.apiRoot });
+    const outbox = new Outbox(
+      p.queue,
+      p.connection,
+      {
+        deliver: (id, message) => sender.send(id.slice(3), message),
+        limit: inFlightLimit(2).direct,
+        redis: p.connection,
+        log: pino({ level: 'silent' }),
+      },
+      { ...ANY_CHAT, gapMs: () => gapMs },
+    );
+    const sent = () => p.fake.messages().map((m) => `${m.chatId}:${m.text}`);
+
+    await outbox.sendNow('push', 'tg:43', [{ text: 'push' }]);
+    await outbox.enqueue('reply-1', 'tg:43', [{ text: 'reply 1' }]);
+    await outbox.enqueue('other', 'tg:44', [{ text: 'other' }]);
+    await vi.waitFor(() => expect(sent()).toContain('43:reply 1'), { timeout: 10_000, interval: 50 });
+    await outbox.enqueue('reply-2', 'tg:43', [{ text: 'reply 2' }]);
+    await vi.waitFor(() => expect(p.fake.stats.delivered).toBe(4), { timeout: 10_000, interval: 50 });
+
+    // The other chat's message did not wait behind the held reply.
+    expect(sent()).toEqual(['43:push', '44:other', '43:reply 1', '43:reply 2']);
+    expect(p.fake.stats.status429).toBe(0);
+    const at = p.fake
+      .messages()
+      .filter((m) => m.chatId === '43')
+      .map((m) => m.at);
+    for (const [i, t] of at.slice(1).entries()) expect(t - (at[i] as number)).toBeGreaterThanOrEqual(gapMs);
+  }, 30_000);
+
   it('gives up at once on a user who blocked the bot and reports them', async () => {
     const p = await pipeline({ blockedChats: new Set(['9']) });
     await p.outbox.enqueue('b1', 'tg:9', [{ text: 'hello' }]);
@@ -255,7 +299,7 @@ describe('delivery', () => {
     expect(p.fake.stats.status403).toBe(1);
   });
 
-  it('finishes a queued message whose record failed once it was sent, reporting it: no second send', async () => {
+  it('finishes a queued message whose record and chat mark failed once it was sent, reporting both: no second send', async () => {
     const p = await pipeline({});
     await p.worker.close();
     const lines: { level: number; msg: string }[] = [];
@@ -272,6 +316,11 @@ describe('delivery', () => {
         pacing: () => pacer,
         concurrency: 1,
         log: pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) }),
+        chats: {
+          gapMs: () => 1000,
+          freeIn: async () => 0,
+          sent: () => Promise.reject(new Error('connection lost')),
+        },
         onBlocked: async () => undefined,
       },
     );
@@ -279,9 +328,12 @@ describe('delivery', () => {
     await p.outbox.enqueue('w1', 'tg:31', [{ text: 'question' }]);
     await vi.waitFor(async () => expect((await p.queue.getJobCounts('completed')).completed).toBe(1));
     expect(sends).toEqual(['question']);
-    expect(lines.filter((l) => l.level >= 50).map((l) => l.msg)).toEqual([
-      'message sent, but which message carries its question was not recorded: its buttons stay',
-    ]);
+    expect(lines.filter((l) => l.level >= 40).map((l) => l.msg)).toEqual(
+      expect.arrayContaining([
+        'message sent, but which message carries its question was not recorded: its buttons stay',
+        'message sent, but not its chat’s gap: the next may come too soon',
+      ]),
+    );
   });
 
   describe('sendNow, the fast path', () => {
@@ -482,19 +534,24 @@ describe('delivery', () => {
       expect(p.sends).toEqual(['sent once']);
     });
 
-    it('marks many messages sent in a few commands, each under its own key', async () => {
+    it('marks many messages sent, and their chats, in a few commands, each under its own key', async () => {
       const p = await pipeline({});
       await p.worker.pause();
-      const outbox = new Outbox(p.queue, p.connection, {
-        deliver: async () => ({ ok: true }),
-        limit: inFlightLimit(50).direct,
-        redis: p.connection,
-        log: pino({ level: 'silent' }),
-      });
-      const scripted = p.connection as unknown as { backcoachMarkSent(...args: unknown[]): Promise<void> };
-      const mark = scripted.backcoachMarkSent.bind(p.connection);
+      const outbox = new Outbox(
+        p.queue,
+        p.connection,
+        {
+          deliver: async () => ({ ok: true }),
+          limit: inFlightLimit(50).direct,
+          redis: p.connection,
+          log: pino({ level: 'silent' }),
+        },
+        { ...ANY_CHAT, gapMs: () => 1000 },
+      );
+      const scripted = p.connection as unknown as { backcoachMark(...args: unknown[]): Promise<void> };
+      const mark = scripted.backcoachMark.bind(p.connection);
       let commands = 0;
-      scripted.backcoachMarkSent = (...args) => {
+      scripted.backcoachMark = (...args) => {
         commands++;
         return mark(...args);
       };
@@ -505,6 +562,11 @@ describe('delivery', () => {
       expect(await p.connection.exists(...sentKeys)).toBe(40);
       const ttl = await p.connection.pttl(sentKeys[0] as string);
       expect(ttl).toBeGreaterThan(OUTBOX_DEDUP_MS - 60_000);
+      // Each chat keeps its last request for the gap: what a reply to it would wait out.
+      const waits = await Promise.all(keys.map((_, i) => outbox.spacing.freeIn(`tg:${800 + i}`)));
+      for (const wait of waits) expect(wait).toBeGreaterThan(0);
+      for (const wait of waits) expect(wait).toBeLessThanOrEqual(1000);
+      expect(await outbox.spacing.freeIn('tg:799')).toBe(0);
     });
 
     it('queues a message when sending throws', async () => {

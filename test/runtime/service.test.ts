@@ -27,6 +27,8 @@ beforeAll(async () => {
     TELEGRAM_BOT_TOKEN: '123:service-test',
     TELEGRAM_API_ROOT: fake.apiRoot,
     TELEGRAM_RATE_PER_SECOND: '1000',
+    // The patient answers at once: a chat's gap would hold each reply a second (startTestService).
+    TELEGRAM_CHAT_GAP_MS: '0',
     REDIS_PREFIX: prefix,
   });
   service = await startService({

@@ -7,7 +7,9 @@ import type { RedisFixture } from './redis.ts';
 
 /**
  * The whole service on the test's Redis, under a fresh prefix, with a fast scheduler tick and
- * delivery far above any platform limit unless `env` says otherwise.
+ * delivery far above any platform limit unless `env` says otherwise. A test's patient answers at
+ * once, far sooner than anyone reads a question, so a Telegram chat's gap between two deliveries
+ * (test/jobs/delivery.test.ts) would hold each of its replies a second: it is off unless `env` sets it.
  */
 export async function startTestService(
   redisFixture: RedisFixture,
@@ -20,6 +22,7 @@ export async function startTestService(
   const service = await startService({
     config: loadConfig({
       TELEGRAM_RATE_PER_SECOND: '1000',
+      TELEGRAM_CHAT_GAP_MS: '0',
       SLACK_RATE_PER_CHANNEL: '100',
       REDIS_PREFIX: prefix,
       ...env,
