@@ -73,6 +73,33 @@ async function pipeline(
   return { queue, connection, worker, outbox: new Outbox(queue, connection), blocked, fake };
 }
 
+/**
+ * The worker and a fast-path outbox with a chat's gap of a second, against a fake that answers 429
+ * above one message a second in a chat; `sentAt`: when each message to a chat reached it.
+ */
+async function strictChats() {
+  const gapMs = 1000;
+  const p = await pipeline({ rateLimit: { perSecond: 1000, perChatPerSecond: 1, retryAfter: 1 } }, { gapMs });
+  const sender = createTelegramSender({ token: '123:delivery', apiRoot: p.fake.apiRoot });
+  const outbox = new Outbox(
+    p.queue,
+    p.connection,
+    {
+      deliver: (id, message) => sender.send(id.slice(3), message),
+      limit: inFlightLimit(2).direct,
+      redis: p.connection,
+      log: pino({ level: 'silent' }),
+    },
+    { ...ANY_CHAT, gapMs: () => gapMs },
+  );
+  const sentAt = (chat: string) =>
+    p.fake
+      .messages()
+      .filter((m) => m.chatId === chat)
+      .map((m) => m.at);
+  return { p, outbox, gapMs, sentAt };
+}
+
 describe('delivery', () => {
   it('delivers every message once despite 429s with retry_after and 500s', async () => {
     const p = await pipeline({ fail: { status429Rate: 0.15, status500Rate: 0.1, retryAfter: 1 } });
@@ -215,23 +242,7 @@ describe('delivery', () => {
   }, 30_000);
 
   it('keeps a chat’s gap between a delivery’s messages, queued or sent at once: no 429 from a strict chat', async () => {
-    const gapMs = 1000;
-    const p = await pipeline(
-      { rateLimit: { perSecond: 1000, perChatPerSecond: 1, retryAfter: 1 } },
-      { gapMs },
-    );
-    const sender = createTelegramSender({ token: '123:delivery', apiRoot: p.fake.apiRoot });
-    const outbox = new Outbox(
-      p.queue,
-      p.connection,
-      {
-        deliver: (id, message) => sender.send(id.slice(3), message),
-        limit: inFlightLimit(2).direct,
-        redis: p.connection,
-        log: pino({ level: 'silent' }),
-      },
-      { ...ANY_CHAT, gapMs: () => gapMs },
-    );
+    const { p, outbox, gapMs, sentAt } = await strictChats();
     const texts = (chat: string) =>
       p.fake
         .messages()
@@ -246,32 +257,13 @@ describe('delivery', () => {
     expect(texts('42')).toEqual(['review', 'session']);
     expect(p.fake.stats.status429).toBe(0);
     for (const chat of ['41', '42']) {
-      const at = p.fake
-        .messages()
-        .filter((m) => m.chatId === chat)
-        .map((m) => m.at);
+      const at = sentAt(chat);
       for (const [i, t] of at.slice(1).entries()) expect(t - (at[i] as number)).toBeGreaterThanOrEqual(gapMs);
     }
   }, 30_000);
 
   it('keeps a chat’s gap from one delivery to the next: a reply right after a push waits, other chats do not', async () => {
-    const gapMs = 1000;
-    const p = await pipeline(
-      { rateLimit: { perSecond: 1000, perChatPerSecond: 1, retryAfter: 1 } },
-      { gapMs },
-    );
-    const sender = createTelegramSender({ token: '123:delivery', apiRoot: p.fake.apiRoot });
-    const outbox = new Outbox(
-      p.queue,
-      p.connection,
-      {
-        deliver: (id, message) => sender.send(id.slice(3), message),
-        limit: inFlightLimit(2).direct,
-        redis: p.connection,
-        log: pino({ level: 'silent' }),
-      },
-      { ...ANY_CHAT, gapMs: () => gapMs },
-    );
+    const { p, outbox, gapMs, sentAt } = await strictChats();
     const sent = () => p.fake.messages().map((m) => `${m.chatId}:${m.text}`);
 
     await outbox.sendNow('push', 'tg:43', [{ text: 'push' }]);
@@ -284,10 +276,7 @@ describe('delivery', () => {
     // The other chat's message did not wait behind the held reply.
     expect(sent()).toEqual(['43:push', '44:other', '43:reply 1', '43:reply 2']);
     expect(p.fake.stats.status429).toBe(0);
-    const at = p.fake
-      .messages()
-      .filter((m) => m.chatId === '43')
-      .map((m) => m.at);
+    const at = sentAt('43');
     for (const [i, t] of at.slice(1).entries()) expect(t - (at[i] as number)).toBeGreaterThanOrEqual(gapMs);
   }, 30_000);
 
