@@ -200,15 +200,16 @@ export class Outbox {
     });
     // The mark goes out without waiting for these: between a send and its mark, a crash repeats it.
     const recorded = Promise.all(sent.map((result) => afterTurn(result, direct.log, recipient, jobId)));
-    // Before the rest is queued, whose delay is the same gap: when it is due, so is the chat.
     const chatMarked =
       sent.length > 0
         ? this.chatSent(recipient, gapMs).catch(chatUnmarked(direct.log, recipient))
         : undefined;
     if (accepted < messages.length) {
       const rest = messages.slice(accepted);
-      // What the platform refused is retried at once; what waits for the chat's gap, after it.
+      // What the platform refused is retried at once; what waits for the chat's gap, after it,
+      // queued once the chat's mark is in: when the rest is due, the mark has run out too.
       const delay = accepted > 0 && gapMs > 0 ? { delay: gapMs } : {};
+      if ('delay' in delay) await chatMarked;
       await this.queue.add(
         'deliver',
         { patientId: recipient, messages: rest },
