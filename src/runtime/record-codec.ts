@@ -229,7 +229,9 @@ type ChangeTuple = z.infer<typeof changeTupleSchema>;
 
 /**
  * The stored state checked as `storedStateSchema` would check it, but for days and level changes
- * equal to ones in `read`: each tuple is checked on its own, so an equal one passes as it did.
+ * equal to ones in `read`: each tuple is checked on its own, so an equal one passes as it did. That
+ * holds while the schema checks no tuple against another (no order, no uniqueness across days): a
+ * rule across them would have to be checked here on the whole list.
  */
 function checkedStored(stored: StoredState, read: CheckedTuples): StoredState {
   const readDays = new Map(read.days.map((tuple) => [tuple[0], tuple]));
