@@ -83,9 +83,9 @@ interface Mark {
 export interface ChatSpacing {
   /** How long the chat wants between two requests (0: back to back). */
   gapMs(recipient: string): number;
-  /** How long the chat still wants after the last request sent to it (ms; 0: none). */
+  /** How long the chat still wants after the last request sent to it (ms; 0 at once without a gap). */
   freeIn(recipient: string): Promise<number>;
-  /** A request was just sent to the chat: the next one waits the gap. */
+  /** A request was just sent to the chat: the next one waits the gap (nothing is kept without one). */
   sent(recipient: string): Promise<void>;
 }
 
@@ -117,8 +117,6 @@ export class Outbox {
    * chat's last request for its gap: a fan-out's marks go many to a command (`groupedWrites`).
    */
   private readonly mark: (mark: Mark) => Promise<void>;
-  /** Where the marks are kept, and read. */
-  private readonly marking: Redis;
   /** Each chat's spacing, kept here and by the delivery worker. */
   readonly spacing: ChatSpacing;
 
@@ -131,7 +129,6 @@ export class Outbox {
     private readonly chats: ChatRules = ANY_CHAT,
   ) {
     const marking = direct?.redis ?? redis;
-    this.marking = marking;
     if (!('backcoachMark' in marking)) marking.defineCommand('backcoachMark', { lua: MARK });
     this.mark = groupedWrites((marks) =>
       (marking as MarkingRedis).backcoachMark(
@@ -143,7 +140,7 @@ export class Outbox {
     this.spacing = {
       gapMs: (recipient) => chats.gapMs(recipient),
       freeIn: async (recipient) =>
-        chats.gapMs(recipient) > 0 ? Math.max(0, await this.marking.pttl(this.chatKey(recipient))) : 0,
+        chats.gapMs(recipient) > 0 ? Math.max(0, await marking.pttl(this.chatKey(recipient))) : 0,
       sent: (recipient) => this.chatSent(recipient, chats.gapMs(recipient)),
     };
   }
@@ -395,7 +392,7 @@ export function createDeliveryWorker(deliver: Deliver, opts: DeliveryWorkerOptio
       const gapMs = chats?.gapMs(patientId) ?? 0;
       // A message to the chat went out less than its gap ago (a push, then this reply): the job
       // waits out the rest in the delayed set, holding no turn and spending no attempt.
-      const wait = gapMs > 0 && chats ? await chats.freeIn(patientId) : 0;
+      const wait = chats ? await chats.freeIn(patientId) : 0;
       if (wait > 0) {
         await job.moveToDelayed(Date.now() + wait, token);
         throw new DelayedError();
@@ -406,7 +403,7 @@ export function createDeliveryWorker(deliver: Deliver, opts: DeliveryWorkerOptio
         opts.observe?.delivered(patientId);
         await Promise.all([
           afterTurn(result, opts.log, patientId, job.id),
-          gapMs > 0 ? chats?.sent(patientId).catch(chatUnmarked(opts.log, patientId)) : undefined,
+          chats?.sent(patientId).catch(chatUnmarked(opts.log, patientId)),
         ]);
         if (i + 1 === messages.length) return;
         await job.updateProgress(i + 1);
