@@ -2,11 +2,12 @@
  * bench/fanout: N patients due at the same minute, through the real service (scheduler → timer worker
  * → engine on a step thread → one store transaction a batch → grammY at the shared pace, the outbox
  * queue taking only what the platform refuses) to a loopback fake Bot API, compared with a bare
- * BullMQ worker doing one grammY sendMessage per job in the same run; then the 30/s limit against a
- * fake that answers 429 above 30/s or 1/s per chat, through the outbox's delivery worker.
+ * BullMQ worker doing one grammY sendMessage per job in the same run, the two side by side in rounds;
+ * then the 30/s limit against a fake that answers 429 above 30/s or 1/s per chat, through the
+ * outbox's delivery worker.
  *
  *   npm run bench:fanout -- [--patients 100000] [--limited-messages 600] [--concurrency 50]
- *     [--diagnose-jobs 20000] [--delivery-rate 100000] [--history-days 0] [--stall-ms 0]
+ *     [--rounds 3] [--diagnose-jobs 20000] [--delivery-rate 100000] [--history-days 0] [--stall-ms 0]
  *     [--limited-charts] [--limited-mondays] [--chat-gap-ms N] [--timeout-minutes 20] [--out FILE]
  *
  * Everything runs on loopback: a private redis-server (or REDIS_URL with a random prefix, whose keys
@@ -25,7 +26,6 @@ import { QUEUES } from '../jobs/queues.ts';
 import { ScheduleStore } from '../jobs/schedule-store.ts';
 import { SendPacer } from '../jobs/send-pacer.ts';
 import type { OutboundMessage } from '../src/engine/events.ts';
-import type { PatientState } from '../src/engine/state.ts';
 import { loadConfig } from '../src/runtime/config.ts';
 import { encodeRecord } from '../src/runtime/record-codec.ts';
 import { platformChats, type Service, startService } from '../src/runtime/service.ts';
@@ -40,6 +40,7 @@ import {
   cpuPerUnit,
   cpuShare,
   cpuText,
+  deleteRunKeys,
   endAll,
   fmt,
   intFlag,
@@ -59,6 +60,7 @@ const { values: args } = parseArgs({
     patients: { type: 'string', default: '100000' },
     'limited-messages': { type: 'string', default: '600' },
     concurrency: { type: 'string', default: '50' },
+    rounds: { type: 'string', default: '3' },
     'diagnose-jobs': { type: 'string', default: '20000' },
     'delivery-rate': { type: 'string', default: '100000' },
     'history-days': { type: 'string', default: '0' },
@@ -77,6 +79,12 @@ const LIMITED = int('limited-messages');
 const CONCURRENCY = int('concurrency');
 /** Jobs for the bare worker run again, each waiting for its slot at phase B's pace (0: skip). */
 const DIAGNOSE = int('diagnose-jobs', 0);
+/**
+ * A and B run this many times each, side by side, the order flipped every round (A B, B A, A B …):
+ * this machine's speed drifts within minutes, and whichever phase runs second pays for what the
+ * first left behind. The headline is the median of the rounds' ratios.
+ */
+const ROUNDS = int('rounds');
 /**
  * Phase B's TELEGRAM_RATE_PER_SECOND, "no platform limit" (the most the config accepts); every
  * message still reserves its slot in Redis.
@@ -133,13 +141,19 @@ async function service(
  * With `pacedAt`: the same bare worker, each job first waiting for its slot at that rate as the
  * delivery worker does, to tell the cost of the pace from the cost of the rest of the pipeline.
  */
-async function baseline(redisUrl: string, message: OutboundMessage, count: number, pacedAt?: number) {
+async function baseline(
+  redisUrl: string,
+  message: OutboundMessage,
+  count: number,
+  round: number,
+  pacedAt?: number,
+) {
   const res = new Resources(log);
   const fake = await fakeApi(res, {});
   // The pipeline's own HTTP client: grammY's Api through the Telegram sender.
   const sender = createTelegramSender({ token: TOKEN, apiRoot: fake.apiRoot });
   const connection = res.own(new Redis(redisUrl, { maxRetriesPerRequest: null }), (c) => c.quit());
-  const prefix = `{${runId}-a${pacedAt ? 'p' : ''}}`;
+  const prefix = `{${runId}-a${round}${pacedAt ? 'p' : ''}}`;
   const pacer = pacedAt ? new SendPacer(connection, `${prefix}:pace`, pacedAt) : undefined;
   const queue = res.own(new Queue<{ chatId: string }>('baseline', { connection, prefix }), (q) => q.close());
   for (let i = 0; i < count; i += BATCH) {
@@ -188,8 +202,14 @@ function atTheFake(fake: FakeBotApi): { ms: number; rate: number } {
 
 // ---- Phase B: the pipeline --------------------------------------------------------------------
 
-async function pipeline(redisUrl: string, redis: Redis, now: number, state: PatientState) {
-  const prefix = `${runId}-p`;
+async function pipeline(redisUrl: string, redis: Redis, round: number) {
+  const now = Date.now();
+  if (localMinutes(now, 'UTC') >= 23 * 60 + 30) {
+    throw new Error('within 30 minutes of midnight UTC the drills could fall on the next day: run later');
+  }
+  // Due this minute, as every round's patients are, so none of a later round's is a catch-up.
+  const { state } = duePatient(now, 'UTC', HISTORY_DAYS);
+  const prefix = `${runId}-p${round}`;
   const schedules = new ScheduleStore(redis, `${prefix}:`);
   const seedStart = performance.now();
   const ids = Array.from({ length: N }, (_, i) => `tg:${i + 1}`);
@@ -398,37 +418,68 @@ async function main(): Promise<void> {
   // The baseline posts the very request a patient's push makes: the session with its buttons.
   const message = sample[0] as OutboundMessage;
 
-  say('\nA. baseline: bare BullMQ worker, one grammY sendMessage per job …');
-  const a = await baseline(redisUrl, message, N);
-  say(`   ${fmt(a.jobs)} jobs in ${fmt(a.ms / 1000, 1)} s = ${fmt(a.perSecond)} jobs/s; ${cpuText(a.cpu)}`);
+  const runA = async (round: number) => {
+    say(`\nRound ${round}, A. baseline: bare BullMQ worker, one grammY sendMessage per job …`);
+    const a = await baseline(redisUrl, message, N, round);
+    // Each round starts from an empty Redis, as the first did.
+    await deleteRunKeys(redis, `${runId}-a${round}`);
+    say(`   ${fmt(a.jobs)} jobs in ${fmt(a.ms / 1000, 1)} s = ${fmt(a.perSecond)} jobs/s; ${cpuText(a.cpu)}`);
+    return a;
+  };
+  const runB = async (round: number) => {
+    say(
+      `\nRound ${round}, B. pipeline: ${fmt(N)} patients due this minute, ${sample.length} message(s) each, ${HISTORY_DAYS} days of history …`,
+    );
+    const b = await pipeline(redisUrl, redis, round);
+    await deleteRunKeys(redis, `${runId}-p${round}`);
+    say(
+      `   ${fmt(b.messages)} messages to ${fmt(b.patients)} patients in ${fmt(b.ms / 1000, 1)} s at the fake (${fmt(b.fromStartMs / 1000, 1)} s from service start) = ${fmt(b.rate)}/s`,
+    );
+    return b;
+  };
+  interface Round {
+    round: number;
+    order: 'A B' | 'B A';
+    a: Awaited<ReturnType<typeof baseline>>;
+    b: Awaited<ReturnType<typeof pipeline>>;
+  }
+  const rounds: Round[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    if (round % 2 === 1) {
+      const a = await runA(round);
+      rounds.push({ round, order: 'A B', a, b: await runB(round) });
+    } else {
+      const b = await runB(round);
+      rounds.push({ round, order: 'B A', b, a: await runA(round) });
+    }
+  }
+  const ratioOf = (r: Round) => (r.b.rate * r.b.patients) / r.b.messages / r.a.perSecond;
+  // The round whose ratio is the median stands for the run: its figures go in the table.
+  const byRatio = [...rounds].sort((x, y) => ratioOf(x) - ratioOf(y));
+  const mid = byRatio[Math.floor((byRatio.length - 1) / 2)] as Round;
+  const median = `the median of ${rounds.length}${rounds.length % 2 === 0 ? ', the lower of the middle two' : ''}`;
+  const { a, b } = mid;
 
   let a2: Awaited<ReturnType<typeof baseline>> | undefined;
   if (DIAGNOSE > 0) {
     say(`\nA2. the same bare worker, each job waiting for its slot at ${fmt(DELIVERY_RATE)}/s …`);
-    a2 = await baseline(redisUrl, message, DIAGNOSE, DELIVERY_RATE);
+    a2 = await baseline(redisUrl, message, DIAGNOSE, 0, DELIVERY_RATE);
     say(
       `   ${fmt(a2.jobs)} jobs in ${fmt(a2.ms / 1000, 1)} s = ${fmt(a2.perSecond)} jobs/s; ${cpuText(a2.cpu)}`,
     );
   }
 
-  say(
-    `\nB. pipeline: ${fmt(N)} patients due this minute, ${sample.length} message(s) each, ${HISTORY_DAYS} days of history …`,
-  );
-  const b = await pipeline(redisUrl, redis, now, state);
   const bMsgs = b.rate;
   const bPatients = (b.rate * b.patients) / b.messages;
   // The same patients timed from the service's start: its start-up and first batch included.
   const bFromStart = perSecond(b.patients, b.fromStartMs);
-  say(
-    `   ${fmt(b.messages)} messages to ${fmt(b.patients)} patients in ${fmt(b.ms / 1000, 1)} s at the fake (${fmt(b.fromStartMs / 1000, 1)} s from service start)`,
-  );
 
   // What a patient costs against a baseline job, and so how far B could go with every core busy.
   const aCpu = cpuPerUnit(a.cpu, a.jobs);
   const bCpu = cpuPerUnit(b.cpu, N);
   const bMost = (box.cpus * 1e6) / bCpu;
-  const cpuLine = `CPU per unit of work (this process, the fake Bot API in it, and redis-server; user and system): A ${fmt(aCpu)} µs per job, B ${fmt(bCpu)} µs per patient (${(bCpu / aCpu).toFixed(2)} ×); at that cost, with all ${box.cpus} cores busy, B could serve at most ${fmt(bMost)} patients/s, ${(bMost / a.perSecond).toFixed(2)} of A.`;
-  say(`   ${cpuLine}`);
+  const cpuLine = `CPU per unit of work in round ${mid.round} (this process, the fake Bot API in it, and redis-server; user and system): A ${fmt(aCpu)} µs per job, B ${fmt(bCpu)} µs per patient (${(bCpu / aCpu).toFixed(2)} ×); at that cost, with all ${box.cpus} cores busy, B could serve at most ${fmt(bMost)} patients/s, ${(bMost / a.perSecond).toFixed(2)} of A.`;
+  say(`\n   ${cpuLine}`);
 
   say(
     `\nC. ${LIMIT}/s limit, fake answers 429 above ${LIMIT}/s or 1/s per chat${LIMITED_CHARTS ? ', every other message a weekly review with its chart' : ''} …`,
@@ -442,7 +493,7 @@ async function main(): Promise<void> {
   const ratio = (x: number, digits = 2) => x.toFixed(digits);
   const interval = (rate: number) => new SendPacer(redis, `${runId}-unused`, rate).interval;
   const rows = [
-    ['A. Baseline: bare BullMQ + grammY, jobs/s', fmt(a.perSecond), '1.00', ''],
+    [`A. Baseline: bare BullMQ + grammY, jobs/s (round ${mid.round})`, fmt(a.perSecond), '1.00', ''],
     ...(a2
       ? [
           [
@@ -454,13 +505,13 @@ async function main(): Promise<void> {
         ]
       : []),
     [
-      'B. Pipeline: messages delivered/s (headline)',
+      `B. Pipeline: messages delivered/s (round ${mid.round}, ${median}; headline)`,
       fmt(bMsgs),
       ratio(bMsgs / a.perSecond),
       `≥ 0.7: ${ok(bMsgs / a.perSecond >= 0.7)}`,
     ],
     [
-      'B. Pipeline: patients served/s',
+      `B. Pipeline: patients served/s (round ${mid.round})`,
       fmt(bPatients),
       ratio(bPatients / a.perSecond),
       `≥ 0.7: ${ok(bPatients / a.perSecond >= 0.7)}`,
@@ -488,10 +539,19 @@ async function main(): Promise<void> {
     '| --- | ---: | ---: | --- |',
     ...rows.map((r) => `| ${r.join(' | ')} |`),
     '',
+    '| Round | Order | A jobs/s | B patients/s | B/A |',
+    '| ---: | --- | ---: | ---: | ---: |',
+    ...rounds.map(
+      (r) =>
+        `| ${r.round} | ${r.order} | ${fmt(r.a.perSecond)} | ${fmt((r.b.rate * r.b.patients) / r.b.messages)} | ${ratio(ratioOf(r))} |`,
+    ),
+    '',
+    `The rounds' B/A: ${byRatio.map((r) => ratio(ratioOf(r))).join(', ')} (lowest to highest); the lines below are round ${mid.round}'s, ${median}.`,
+    '',
     `- A: ${fmt(a.jobs)} jobs, concurrency ${CONCURRENCY}, delivered in ${fmt(a.ms / 1000, 1)} s from the first delivery at the fake to the last; ${cpuText(a.cpu)}; per job ${commandsText(a.cpu, a.jobs)}.`,
     ...(a2 ? [`- A2: ${fmt(a2.jobs)} jobs in ${fmt(a2.ms / 1000, 1)} s; ${cpuText(a2.cpu)}.`] : []),
     `- B: ${fmt(N)} patients, ${sample.length} messages each, ${HISTORY_DAYS === 0 ? 'onboarded an hour before' : `${HISTORY_DAYS} days of daily check-ins behind each (a record of ${encodeRecord(state, new Map(), Buffer.alloc(0), []).length} bytes without its audit log)`}; TELEGRAM_RATE_PER_SECOND ${fmt(DELIVERY_RATE)} (a slot every ${interval(DELIVERY_RATE)} µs), DELIVERY_CONCURRENCY ${CONCURRENCY}, STEP_THREADS ${loadConfig({}).stepThreads} (the default here: the cores but one). States and schedules seeded in ${fmt(b.seedMs / 1000, 1)} s (not timed).`,
-    `- B: ${fmt(b.messages)} messages, ${fmt(b.patients)} patients served, ${b.duplicates} served more than once, delivered in ${fmt(b.ms / 1000, 1)} s from the first delivery at the fake to the last; the first came ${fmt(b.firstMs / 1000, 1)} s and the last ${fmt(b.fromStartMs / 1000, 1)} s after the service was started.`,
+    `- B: ${fmt(b.messages)} messages, ${fmt(b.patients)} patients served, ${b.duplicates} served more than once (${rounds.reduce((n, r) => n + r.b.duplicates, 0)} in all rounds), delivered in ${fmt(b.ms / 1000, 1)} s from the first delivery at the fake to the last; the first came ${fmt(b.firstMs / 1000, 1)} s and the last ${fmt(b.fromStartMs / 1000, 1)} s after the service was started.`,
     `- B stages: every due entry scheduled at ${fmt(b.scheduledMs / 1000, 1)} s; every timer job run at ${fmt(b.timersMs / 1000, 1)} s (${fmt(perSecond(N, b.timersMs))} patients/s); largest backlog ${fmt(b.maxTimerBacklog)} timer jobs, ${fmt(b.maxOutboxBacklog)} deliveries.`,
     `- B load: ${cpuText(b.cpu)}; per patient ${commandsText(b.cpu, N)}; ${b.connections} TCP connections at the fake; Redis used ${b.memory} at the end (finished jobs are kept an hour, 10,000 at most).`,
     `- ${cpuLine}`,

@@ -161,7 +161,7 @@ export async function machine(redis: Redis) {
   };
 }
 
-/** Only with a shared REDIS_URL: deletes one run's keys (those starting with `runId` or `{runId`). */
+/** Deletes the keys of a run, or of one phase of it: those starting with `runId` or `{runId`. */
 export async function deleteRunKeys(redis: Redis, runId: string): Promise<void> {
   for (const pattern of [`${runId}*`, `{${runId}*`]) {
     let cursor = '0';
