@@ -66,7 +66,8 @@ describe('Telegram faults: 429 with retry_after, 500, and a user who blocked the
       timeout: 15_000,
     });
     expect(fake.stats.status403).toBeGreaterThan(0);
-    expect(await schedules.membersOf('tg:7001')).toEqual([]);
+    // The schedule goes by the step's effect, performed after the state is committed.
+    await vi.waitFor(async () => expect(await schedules.membersOf('tg:7001')).toEqual([]));
     const audit = await store.auditLog('tg:7001');
     expect(audit.at(-1)).toMatchObject({ kind: 'status', detail: { reachable: false } });
 
