@@ -1,4 +1,5 @@
 /** What the benchmarks share: clean-up, CPU marks, the machine's description, formatting. */
+import { readFileSync } from 'node:fs';
 import { availableParallelism, cpus, totalmem } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
@@ -106,6 +107,21 @@ export async function endAll(): Promise<void> {
 }
 
 /**
+ * Seconds this thread has spent on a core and runnable but waiting for one, from Linux's scheduler
+ * statistics; undefined where there are none. The event loop's busy share counts both alike: only
+ * these tell a thread short of a core from a thread with work to do.
+ */
+function threadSchedule(): { running: number; waiting: number } | undefined {
+  try {
+    const [running, waiting] = readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ').map(Number);
+    if (!Number.isFinite(running) || !Number.isFinite(waiting)) return undefined;
+    return { running: (running as number) / 1e9, waiting: (waiting as number) / 1e9 };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * CPU seconds of this process and of redis-server, and the commands redis-server ran (those inside
  * Lua scripts included), to see which one a phase saturates and what each item asks of Redis.
  */
@@ -124,6 +140,8 @@ export async function cpuMark(redis: Redis) {
     commands: num('total_commands_processed'),
     byName,
     elu: performance.eventLoopUtilization(),
+    /** This (the main) thread's time on a core and waiting for one. */
+    main: threadSchedule(),
   };
 }
 export type CpuMark = Awaited<ReturnType<typeof cpuMark>>;
@@ -142,12 +160,23 @@ export function cpuShare(from: CpuMark, to: CpuMark) {
         .sort((a, b) => b[1] - a[1]),
     ),
     elu: performance.eventLoopUtilization(to.elu, from.elu).utilization,
+    main:
+      from.main && to.main
+        ? {
+            running: (to.main.running - from.main.running) / wall,
+            waiting: (to.main.waiting - from.main.waiting) / wall,
+          }
+        : undefined,
   };
 }
 export type CpuShare = ReturnType<typeof cpuShare>;
 
 export const cpuText = (c: CpuShare) =>
-  `node ${fmt(c.node * 100)} % of a core (event loop busy ${fmt(c.elu * 100)} %), redis-server ${fmt(c.redis * 100)} %`;
+  `node ${fmt(c.node * 100)} % of a core (event loop busy ${fmt(c.elu * 100)} %${
+    c.main
+      ? `; main thread on a core ${fmt(c.main.running * 100)} %, waiting for one ${fmt(c.main.waiting * 100)} %`
+      : ''
+  }), redis-server ${fmt(c.redis * 100)} %`;
 
 export async function machine(redis: Redis) {
   const info = await redis.info('server');
