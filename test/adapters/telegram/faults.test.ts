@@ -67,7 +67,9 @@ describe('Telegram faults: 429 with retry_after, 500, and a user who blocked the
     });
     expect(fake.stats.status403).toBeGreaterThan(0);
     // The schedule goes by the step's effect, performed after the state is committed.
-    await vi.waitFor(async () => expect(await schedules.membersOf('tg:7001')).toEqual([]));
+    await vi.waitFor(async () => expect(await schedules.membersOf('tg:7001')).toEqual([]), {
+      timeout: 15_000,
+    });
     const audit = await store.auditLog('tg:7001');
     expect(audit.at(-1)).toMatchObject({ kind: 'status', detail: { reachable: false } });
 
