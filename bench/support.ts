@@ -113,9 +113,11 @@ export async function endAll(): Promise<void> {
  */
 function threadSchedule(): { running: number; waiting: number } | undefined {
   try {
-    const [running, waiting] = readFileSync('/proc/thread-self/schedstat', 'utf8').split(' ').map(Number);
+    const [running = Number.NaN, waiting = Number.NaN] = readFileSync('/proc/thread-self/schedstat', 'utf8')
+      .split(' ')
+      .map(Number);
     if (!Number.isFinite(running) || !Number.isFinite(waiting)) return undefined;
-    return { running: (running as number) / 1e9, waiting: (waiting as number) / 1e9 };
+    return { running: running / 1e9, waiting: waiting / 1e9 };
   } catch {
     return undefined;
   }
