@@ -189,18 +189,21 @@ describe('a Telegram chat’s gap, through the whole service', () => {
       await vi.waitFor(() => expect(strict.messages().some((m) => m.replyMarkup !== undefined)).toBe(true), {
         timeout: 10_000,
       });
-      const before = strict.messages().length;
+      // An edit closing the answered question's buttons is not a message, and it may come first:
+      // wait for the reply itself.
+      const sent = () =>
+        strict
+          .messages()
+          .filter((m) => m.method === 'sendMessage')
+          .map((m) => m.at);
+      const before = sent().length;
       const ask = (await stored.load(id))?.ask;
       await handle({ kind: 'choice', seq: ask?.seq, value: 'yes' });
-      await vi.waitFor(() => expect(strict.messages().length).toBeGreaterThan(before), { timeout: 10_000 });
+      await vi.waitFor(() => expect(sent().length).toBeGreaterThan(before), { timeout: 10_000 });
       expect(strict.stats.status429).toBe(0);
-      // Every message the chat got, the reply too, came a second after the one before it (an edit
-      // closing the answered question's buttons is not a message).
-      const at = strict
-        .messages()
-        .filter((m) => m.method === 'sendMessage')
-        .map((m) => m.at);
-      expect(at.length).toBeGreaterThan(2);
+      // Every message the chat got, the reply too, came a second after the one before it.
+      const at = sent();
+      expect(before).toBeGreaterThan(1);
       for (const [i, t] of at.slice(1).entries()) expect(t - (at[i] as number)).toBeGreaterThanOrEqual(1000);
     } finally {
       await gapped.stop();
