@@ -11,7 +11,7 @@ export const CALLBACK_DATA_MAX_BYTES = 64;
 const CHOICE_VALUE_MAX_CHARS = 48;
 /** Sent as the seq of a keyboard whose message asks no question: no question has it, so a tap is stale. */
 const NO_QUESTION_SEQ = 0;
-const DEFAULT_TIMEOUT_SECONDS = 15;
+export const DEFAULT_TIMEOUT_SECONDS = 15;
 /** The most a photo's caption holds. */
 export const CAPTION_MAX_CHARS = 1024;
 

@@ -67,6 +67,12 @@ const positiveInt = (max: number) =>
 /** A worker's threads for stepping a fan-out: the cores but one, which does the I/O; at most 4. */
 const DEFAULT_STEP_THREADS = Math.min(4, Math.max(0, availableParallelism() - 1));
 
+/**
+ * A worker's thread for Telegram's requests: with more than one core, so that the main thread,
+ * which also runs the queues, the store and the pace, is not the HTTP client of every message.
+ */
+const DEFAULT_SEND_THREADS = availableParallelism() > 1 ? 1 : 0;
+
 /** The token unlocks retrying, cleaning and emptying the queues, so it must be too long to guess. */
 export const ADMIN_TOKEN_MIN_CHARS = 16;
 
@@ -140,6 +146,15 @@ const VARIABLES = {
   STEP_THREADS: variable(
     z.string().regex(/^\d+$/).transform(Number).pipe(z.int().min(0).max(16)).default(DEFAULT_STEP_THREADS),
     'expected a whole number of threads (0–16; 0 steps on the main thread)',
+    false,
+  ),
+  SEND_THREADS: variable(
+    z
+      .string()
+      .regex(/^[01]$/)
+      .transform(Number)
+      .default(DEFAULT_SEND_THREADS),
+    'expected 0 or 1 (0: the main thread makes the requests)',
     false,
   ),
   CHART_THREADS: variable(
@@ -290,6 +305,8 @@ export interface Config {
   deliveryConcurrency: number;
   /** Worker threads that plan a fan-out's steps beside the main thread's I/O (0: none). */
   stepThreads: number;
+  /** A worker thread that makes a worker's Telegram requests (0: the main thread makes them). */
+  sendThreads: number;
   /** Worker threads that draw the charts of a worker's messages (0: the main thread draws them). */
   chartThreads: number;
   /** How long a job stays with a worker that stopped answering before another takes it over. */
@@ -374,6 +391,7 @@ export function loadConfig(env: NodeJS.ProcessEnv): Config {
     deliveryConcurrency: raw.DELIVERY_CONCURRENCY,
     jobLockSeconds: raw.JOB_LOCK_SECONDS,
     stepThreads: raw.STEP_THREADS,
+    sendThreads: raw.SEND_THREADS,
     chartThreads: raw.CHART_THREADS,
   };
 }

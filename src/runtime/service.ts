@@ -24,6 +24,7 @@ import {
 } from '../../adapters/telegram/bot.ts';
 import { telegramDeliver, telegramRequests } from '../../adapters/telegram/delivery.ts';
 import { createTelegramSender } from '../../adapters/telegram/sender.ts';
+import { threadedTelegramSender } from '../../adapters/telegram/threaded-sender.ts';
 import { chatIdOf } from '../../adapters/telegram/updates.ts';
 import { ChartPool } from '../../jobs/chart-pool.ts';
 import { drawingCharts, imageOf, withChart } from '../../jobs/charts.ts';
@@ -207,7 +208,19 @@ async function openService(opts: ServiceOptions, opened: Opened): Promise<Servic
   const pushPacing = platformPacing(pipelinedRedis, outboxQueue.toKey('pace'), rates);
   const token = config.telegramBotToken;
   const apiRoot = config.telegramApiRoot ? { apiRoot: config.telegramApiRoot } : {};
-  const sender = token ? createTelegramSender({ token, ...apiRoot }) : undefined;
+  // Only a worker delivers, so only a worker sends from a thread; it closes after the workers.
+  const sender = !token
+    ? undefined
+    : config.roles.includes('worker') && config.sendThreads > 0
+      ? opened.add(
+          threadedTelegramSender({
+            token,
+            ...apiRoot,
+            onThreadError: (error) => log.error({ err: error }, 'the Telegram send thread failed'),
+          }),
+          (s) => s.close(),
+        )
+      : createTelegramSender({ token, ...apiRoot });
   const questions = new QuestionMessages(storeRedis, keyPrefix);
   let bot: Bot | undefined;
   const installations = config.slackOAuth ? new RedisInstallationStore(storeRedis, keyPrefix) : undefined;

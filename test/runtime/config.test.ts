@@ -42,6 +42,8 @@ describe('loadConfig', () => {
       jobLockSeconds: 30,
       // The cores but one, at most 4: none on a single core.
       stepThreads: Math.min(4, availableParallelism() - 1),
+      // One with more than one core.
+      sendThreads: availableParallelism() > 1 ? 1 : 0,
       chartThreads: 1,
     });
   });
@@ -81,6 +83,7 @@ describe('loadConfig', () => {
       SLACK_RATE_PER_CHANNEL: '0.5',
       DELIVERY_CONCURRENCY: '50',
       STEP_THREADS: '3',
+      SEND_THREADS: '0',
       CHART_THREADS: '0',
       UNRELATED: 'ignored',
     });
@@ -118,6 +121,7 @@ describe('loadConfig', () => {
       deliveryConcurrency: 50,
       jobLockSeconds: 30,
       stepThreads: 3,
+      sendThreads: 0,
       chartThreads: 0,
     });
   });
@@ -135,6 +139,7 @@ describe('loadConfig', () => {
     ['DELIVERY_CONCURRENCY', 'many', 'expected a whole number of parallel deliveries'],
     ['STEP_THREADS', '17', 'expected a whole number of threads (0–16'],
     ['STEP_THREADS', '-1', 'expected a whole number of threads (0–16'],
+    ['SEND_THREADS', '2', 'expected 0 or 1 (0: the main thread makes the requests)'],
     ['CHART_THREADS', '2.5', 'expected a whole number of threads (0–16; 0 draws on the main thread)'],
     ['TELEGRAM_API_ROOT', 'ftp://bots', 'expected an http:// or https:// URL'],
     ['TELEGRAM_WEBHOOK_PORT', '70000', 'expected a TCP port (0–65535; 0 picks a free one)'],

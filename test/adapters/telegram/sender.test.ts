@@ -6,20 +6,54 @@ import {
   decodeCallbackData,
   encodeCallbackData,
   type TelegramSender,
+  type TelegramSenderOptions,
 } from '../../../adapters/telegram/sender.ts';
+import { SendThreadError, threadedTelegramSender } from '../../../adapters/telegram/threaded-sender.ts';
 import { type FakeBotApi, startFakeBotApi } from '../../support/fake-bot-api.ts';
 
 const TOKEN = '123456:test-token';
 
-describe('telegram sender against the fake Bot API', () => {
+interface Made {
+  sender: TelegramSender;
+  close(): Promise<void>;
+}
+
+// The same behaviour whether the requests are made on this thread or on the send thread; only a
+// thrown error differs, whose class does not cross threads (its name, message and what it wraps do).
+describe.each([
+  {
+    where: 'on the calling thread',
+    make: (opts: TelegramSenderOptions): Made => ({
+      sender: createTelegramSender(opts),
+      close: async () => {},
+    }),
+    timedOut: (error: unknown) => error instanceof HttpError && /timed out/.test(String(error.error)),
+  },
+  {
+    where: 'on its thread',
+    make: (opts: TelegramSenderOptions): Made => {
+      const sender = threadedTelegramSender(opts);
+      return { sender, close: () => sender.close() };
+    },
+    timedOut: (error: unknown) =>
+      error instanceof SendThreadError && error.name === 'HttpError' && /timed out/.test(String(error.error)),
+  },
+])('telegram sender against the fake Bot API, $where', ({ make, timedOut }) => {
   let fake: FakeBotApi;
   let sender: TelegramSender;
+  const made: Made[] = [];
+  const madeWith = (opts: TelegramSenderOptions) => {
+    const one = make(opts);
+    made.push(one);
+    return one.sender;
+  };
 
   beforeEach(async () => {
     fake = await startFakeBotApi({ token: TOKEN });
-    sender = createTelegramSender({ token: TOKEN, apiRoot: fake.apiRoot, timeoutSeconds: 5 });
+    sender = madeWith({ token: TOKEN, apiRoot: fake.apiRoot, timeoutSeconds: 5 });
   });
   afterEach(async () => {
+    await Promise.all(made.splice(0).map((m) => m.close()));
     await fake.stop();
   });
 
@@ -138,11 +172,10 @@ describe('telegram sender against the fake Bot API', () => {
   });
 
   it('throws on a request the server never answers, after the client timeout', async () => {
-    const quick = createTelegramSender({ token: TOKEN, apiRoot: fake.apiRoot, timeoutSeconds: 0.2 });
+    const quick = madeWith({ token: TOKEN, apiRoot: fake.apiRoot, timeoutSeconds: 0.2 });
     fake.setBehaviour({ fail: { timeoutRate: 1 } });
     const error = await quick.send('1', { text: 'hi' }).catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(HttpError);
-    expect(String((error as HttpError).error)).toMatch(/timed out/);
+    expect(timedOut(error), String(error)).toBe(true);
     expect(fake.stats.timeouts).toBe(1);
   });
 
