@@ -7,7 +7,8 @@
  * outbox's delivery worker.
  *
  *   npm run bench:fanout -- [--patients 100000] [--limited-messages 600] [--concurrency 50]
- *     [--rounds 3] [--diagnose-jobs 20000] [--delivery-rate 100000] [--history-days 0] [--stall-ms 0]
+ *     [--rounds 3] [--diagnose-jobs 20000] [--delivery-rate 100000] [--send-threads N]
+ *     [--history-days 0] [--stall-ms 0]
  *     [--limited-charts] [--limited-mondays] [--chat-gap-ms N] [--timeout-minutes 20] [--out FILE]
  *
  * Everything runs on loopback: a private redis-server (or REDIS_URL with a random prefix, whose keys
@@ -63,6 +64,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '3' },
     'diagnose-jobs': { type: 'string', default: '20000' },
     'delivery-rate': { type: 'string', default: '100000' },
+    'send-threads': { type: 'string' },
     'history-days': { type: 'string', default: '0' },
     'stall-ms': { type: 'string', default: '0' },
     'limited-charts': { type: 'boolean', default: false },
@@ -90,6 +92,8 @@ const ROUNDS = int('rounds');
  * message still reserves its slot in Redis.
  */
 const DELIVERY_RATE = int('delivery-rate');
+/** B's SEND_THREADS (unset: the config's default, 1 with more than one core). */
+const SEND_THREADS = args['send-threads'] === undefined ? undefined : int('send-threads', 0);
 /**
  * Days of check-ins B's patients have behind them (0: onboarded an hour ago). A record, and the
  * engine's step on it, grows with them.
@@ -233,6 +237,7 @@ async function pipeline(redisUrl: string, redis: Redis, round: number) {
     TELEGRAM_API_ROOT: fake.apiRoot,
     DELIVERY_CONCURRENCY: String(CONCURRENCY),
     TELEGRAM_RATE_PER_SECOND: String(DELIVERY_RATE),
+    ...(SEND_THREADS === undefined ? {} : { SEND_THREADS: String(SEND_THREADS) }),
   });
 
   // Stage times: when the scheduler has turned every due entry into a job, when the timer queue
@@ -550,7 +555,7 @@ async function main(): Promise<void> {
     '',
     `- A: ${fmt(a.jobs)} jobs, concurrency ${CONCURRENCY}, delivered in ${fmt(a.ms / 1000, 1)} s from the first delivery at the fake to the last; ${cpuText(a.cpu)}; per job ${commandsText(a.cpu, a.jobs)}.`,
     ...(a2 ? [`- A2: ${fmt(a2.jobs)} jobs in ${fmt(a2.ms / 1000, 1)} s; ${cpuText(a2.cpu)}.`] : []),
-    `- B: ${fmt(N)} patients, ${sample.length} messages each, ${HISTORY_DAYS === 0 ? 'onboarded an hour before' : `${HISTORY_DAYS} days of daily check-ins behind each (a record of ${encodeRecord(state, new Map(), Buffer.alloc(0), []).length} bytes without its audit log)`}; TELEGRAM_RATE_PER_SECOND ${fmt(DELIVERY_RATE)} (a slot every ${interval(DELIVERY_RATE)} µs), DELIVERY_CONCURRENCY ${CONCURRENCY}, STEP_THREADS ${loadConfig({}).stepThreads} (the default here: the cores but one). States and schedules seeded in ${fmt(b.seedMs / 1000, 1)} s (not timed).`,
+    `- B: ${fmt(N)} patients, ${sample.length} messages each, ${HISTORY_DAYS === 0 ? 'onboarded an hour before' : `${HISTORY_DAYS} days of daily check-ins behind each (a record of ${encodeRecord(state, new Map(), Buffer.alloc(0), []).length} bytes without its audit log)`}; TELEGRAM_RATE_PER_SECOND ${fmt(DELIVERY_RATE)} (a slot every ${interval(DELIVERY_RATE)} µs), DELIVERY_CONCURRENCY ${CONCURRENCY}, STEP_THREADS ${loadConfig({}).stepThreads} (the default here: the cores but one), SEND_THREADS ${SEND_THREADS ?? loadConfig({}).sendThreads}${SEND_THREADS === undefined ? ' (the default here: 1 with more than one core)' : ''}. States and schedules seeded in ${fmt(b.seedMs / 1000, 1)} s (not timed).`,
     `- B: ${fmt(b.messages)} messages, ${fmt(b.patients)} patients served, ${b.duplicates} served more than once (${rounds.reduce((n, r) => n + r.b.duplicates, 0)} in all rounds), delivered in ${fmt(b.ms / 1000, 1)} s from the first delivery at the fake to the last; the first came ${fmt(b.firstMs / 1000, 1)} s and the last ${fmt(b.fromStartMs / 1000, 1)} s after the service was started.`,
     `- B stages: every due entry scheduled at ${fmt(b.scheduledMs / 1000, 1)} s; every timer job run at ${fmt(b.timersMs / 1000, 1)} s (${fmt(perSecond(N, b.timersMs))} patients/s); largest backlog ${fmt(b.maxTimerBacklog)} timer jobs, ${fmt(b.maxOutboxBacklog)} deliveries.`,
     `- B load: ${cpuText(b.cpu)}; per patient ${commandsText(b.cpu, N)}; ${b.connections} TCP connections at the fake; Redis used ${b.memory} at the end (finished jobs are kept an hour, 10,000 at most).`,
