@@ -44,3 +44,6 @@ port.on('message', (requests: SendRequest[]) => {
     );
   }
 });
+
+// Loaded, with its client: the caller may start sending.
+port.postMessage('ready');

@@ -45,6 +45,11 @@ export class SendThreadError extends Error {
 }
 
 export interface ThreadedTelegramSender extends TelegramSender {
+  /**
+   * Resolves once the thread has loaded and can make requests at once; rejects if it cannot start.
+   * Calls made before wait for it, and then go out together.
+   */
+  ready(): Promise<void>;
   /** Waits for the sends in flight, then stops the thread. */
   close(): Promise<void>;
 }
@@ -90,6 +95,7 @@ export function threadedTelegramSender(
   let stopping = false;
   // Started at once: a push then does not wait for the thread's start, and one that cannot start
   // is in the log before the first push (a call then starts it again).
+  let ready: Promise<void> = Promise.resolve();
   let thread: Worker | undefined = start();
 
   /** Fails the calls that went to `worker`: an answer from it will not come. */
@@ -105,7 +111,18 @@ export function threadedTelegramSender(
     const worker = new Worker(new URL('../../src/runtime/ts-thread.mjs', import.meta.url), {
       workerData: { module: threadModule.href, sender: senderOptions },
     });
-    worker.on('message', (answers: SendAnswer[]) => {
+    let loaded = () => {};
+    ready = new Promise<void>((resolve, reject) => {
+      loaded = resolve;
+      worker.once('error', reject);
+      worker.once('exit', (code) =>
+        reject(new Error(`the Telegram send thread stopped (exit code ${code})`)),
+      );
+    });
+    // Whoever asks is told; an unasked failure is told to `onThreadError` below.
+    ready.catch(() => {});
+    worker.on('message', (answers: SendAnswer[] | 'ready') => {
+      if (answers === 'ready') return loaded();
       for (const a of answers) {
         const w = waiting.get(a.id);
         if (!w) continue;
@@ -166,6 +183,7 @@ export function threadedTelegramSender(
 
   return {
     api,
+    ready: () => ready,
     send: (chatId, message) => request({ op: 'send', chatId, message }),
     closeMessage: (chatId, messageId, text) =>
       request({ op: 'close', chatId, messageId, ...(text === undefined ? {} : { text }) }),

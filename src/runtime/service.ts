@@ -209,9 +209,8 @@ async function openService(opts: ServiceOptions, opened: Opened): Promise<Servic
   const token = config.telegramBotToken;
   const apiRoot = config.telegramApiRoot ? { apiRoot: config.telegramApiRoot } : {};
   // Only a worker delivers, so only a worker sends from a thread; it closes after the workers.
-  const sender = !token
-    ? undefined
-    : config.roles.includes('worker') && config.sendThreads > 0
+  const sendThread =
+    token && config.roles.includes('worker') && config.sendThreads > 0
       ? opened.add(
           threadedTelegramSender({
             token,
@@ -220,7 +219,8 @@ async function openService(opts: ServiceOptions, opened: Opened): Promise<Servic
           }),
           (s) => s.close(),
         )
-      : createTelegramSender({ token, ...apiRoot });
+      : undefined;
+  const sender = sendThread ?? (token ? createTelegramSender({ token, ...apiRoot }) : undefined);
   const questions = new QuestionMessages(storeRedis, keyPrefix);
   let bot: Bot | undefined;
   const installations = config.slackOAuth ? new RedisInstallationStore(storeRedis, keyPrefix) : undefined;
@@ -393,6 +393,10 @@ async function openService(opts: ServiceOptions, opened: Opened): Promise<Servic
     });
   }
 
+  // The thread has loaded while the rest started: the first messages do not wait for it, to go out
+  // together when it is ready (at 30/s that would be a second's worth at once). One that cannot
+  // start stops start-up.
+  await sendThread?.ready();
   // Closed together: each lets its jobs in flight finish.
   const workers = opened.add([] as Worker[], (all) => Promise.all(all.map((w) => w.close())));
   const destroy = (task: ScheduledTask) => task.destroy();

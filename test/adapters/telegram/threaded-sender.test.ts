@@ -33,6 +33,28 @@ describe('a Telegram sender on its thread', () => {
     }
   });
 
+  it('says when its thread is ready, and when it cannot start', async () => {
+    const sender = threadedTelegramSender({ token: TOKEN, apiRoot: fake.apiRoot });
+    await sender.ready();
+    await sender.close();
+    const told: string[] = [];
+    const broken = threadedTelegramSender({
+      token: TOKEN,
+      apiRoot: fake.apiRoot,
+      threadModule: new URL('../../support/no-such-thread.ts', import.meta.url),
+      onThreadError: (error) => told.push(error.message),
+    });
+    try {
+      await expect(broken.ready()).rejects.toThrow(/no-such-thread/);
+      expect(told).toEqual([expect.stringMatching(/no-such-thread/)]);
+      // A call starts it again, and fails as it does.
+      await expect(broken.send('1', { text: 'hi' })).rejects.toThrow(/no-such-thread/);
+    } finally {
+      await broken.close();
+    }
+    expect(fake.stats.delivered).toBe(0);
+  });
+
   it('waits for the calls in flight when closed, then refuses new ones', async () => {
     const sender = threadedTelegramSender({ token: TOKEN, apiRoot: fake.apiRoot, timeoutSeconds: 0.5 });
     fake.setBehaviour({ fail: { timeoutRate: 1 } });
