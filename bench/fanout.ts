@@ -92,7 +92,7 @@ const ROUNDS = int('rounds');
  * message still reserves its slot in Redis.
  */
 const DELIVERY_RATE = int('delivery-rate');
-/** B's SEND_THREADS (unset: the config's default, 1 with more than one core). */
+/** B's and C's SEND_THREADS (unset: the config's default, 0). */
 const SEND_THREADS = args['send-threads'] === undefined ? undefined : int('send-threads', 0);
 /**
  * Days of check-ins B's patients have behind them (0: onboarded an hour ago). A record, and the
@@ -350,6 +350,7 @@ async function limited(redisUrl: string, redis: Redis) {
     DELIVERY_CONCURRENCY: String(CONCURRENCY),
     ROLES: 'worker',
     ...(CHAT_GAP_MS === undefined ? {} : { TELEGRAM_CHAT_GAP_MS: String(CHAT_GAP_MS) }),
+    ...(SEND_THREADS === undefined ? {} : { SEND_THREADS: String(SEND_THREADS) }),
   });
   await limits.waitUntil(
     'rate-limited messages delivered',
@@ -555,7 +556,7 @@ async function main(): Promise<void> {
     '',
     `- A: ${fmt(a.jobs)} jobs, concurrency ${CONCURRENCY}, delivered in ${fmt(a.ms / 1000, 1)} s from the first delivery at the fake to the last; ${cpuText(a.cpu)}; per job ${commandsText(a.cpu, a.jobs)}.`,
     ...(a2 ? [`- A2: ${fmt(a2.jobs)} jobs in ${fmt(a2.ms / 1000, 1)} s; ${cpuText(a2.cpu)}.`] : []),
-    `- B: ${fmt(N)} patients, ${sample.length} messages each, ${HISTORY_DAYS === 0 ? 'onboarded an hour before' : `${HISTORY_DAYS} days of daily check-ins behind each (a record of ${encodeRecord(state, new Map(), Buffer.alloc(0), []).length} bytes without its audit log)`}; TELEGRAM_RATE_PER_SECOND ${fmt(DELIVERY_RATE)} (a slot every ${interval(DELIVERY_RATE)} µs), DELIVERY_CONCURRENCY ${CONCURRENCY}, STEP_THREADS ${loadConfig({}).stepThreads} (the default here: the cores but one), SEND_THREADS ${SEND_THREADS ?? loadConfig({}).sendThreads}${SEND_THREADS === undefined ? ' (the default here: 1 with more than one core)' : ''}. States and schedules seeded in ${fmt(b.seedMs / 1000, 1)} s (not timed).`,
+    `- B: ${fmt(N)} patients, ${sample.length} messages each, ${HISTORY_DAYS === 0 ? 'onboarded an hour before' : `${HISTORY_DAYS} days of daily check-ins behind each (a record of ${encodeRecord(state, new Map(), Buffer.alloc(0), []).length} bytes without its audit log)`}; TELEGRAM_RATE_PER_SECOND ${fmt(DELIVERY_RATE)} (a slot every ${interval(DELIVERY_RATE)} µs), DELIVERY_CONCURRENCY ${CONCURRENCY}, STEP_THREADS ${loadConfig({}).stepThreads} (the default here: the cores but one), SEND_THREADS ${SEND_THREADS ?? loadConfig({}).sendThreads}${SEND_THREADS === undefined ? ' (the default)' : ''}. States and schedules seeded in ${fmt(b.seedMs / 1000, 1)} s (not timed).`,
     `- B: ${fmt(b.messages)} messages, ${fmt(b.patients)} patients served, ${b.duplicates} served more than once (${rounds.reduce((n, r) => n + r.b.duplicates, 0)} in all rounds), delivered in ${fmt(b.ms / 1000, 1)} s from the first delivery at the fake to the last; the first came ${fmt(b.firstMs / 1000, 1)} s and the last ${fmt(b.fromStartMs / 1000, 1)} s after the service was started.`,
     `- B stages: every due entry scheduled at ${fmt(b.scheduledMs / 1000, 1)} s; every timer job run at ${fmt(b.timersMs / 1000, 1)} s (${fmt(perSecond(N, b.timersMs))} patients/s); largest backlog ${fmt(b.maxTimerBacklog)} timer jobs, ${fmt(b.maxOutboxBacklog)} deliveries.`,
     `- B load: ${cpuText(b.cpu)}; per patient ${commandsText(b.cpu, N)}; ${b.connections} TCP connections at the fake; Redis used ${b.memory} at the end (finished jobs are kept an hour, 10,000 at most).`,

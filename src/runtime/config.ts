@@ -67,12 +67,6 @@ const positiveInt = (max: number) =>
 /** A worker's threads for stepping a fan-out: the cores but one, which does the I/O; at most 4. */
 const DEFAULT_STEP_THREADS = Math.min(4, Math.max(0, availableParallelism() - 1));
 
-/**
- * A worker's thread for Telegram's requests: with more than one core, so that the main thread,
- * which also runs the queues, the store and the pace, is not the HTTP client of every message.
- */
-const DEFAULT_SEND_THREADS = availableParallelism() > 1 ? 1 : 0;
-
 /** The token unlocks retrying, cleaning and emptying the queues, so it must be too long to guess. */
 export const ADMIN_TOKEN_MIN_CHARS = 16;
 
@@ -153,7 +147,7 @@ const VARIABLES = {
       .string()
       .regex(/^[01]$/)
       .transform(Number)
-      .default(DEFAULT_SEND_THREADS),
+      .default(0),
     'expected 0 or 1 (0: the main thread makes the requests)',
     false,
   ),
@@ -305,7 +299,10 @@ export interface Config {
   deliveryConcurrency: number;
   /** Worker threads that plan a fan-out's steps beside the main thread's I/O (0: none). */
   stepThreads: number;
-  /** A worker thread that makes a worker's Telegram requests (0: the main thread makes them). */
+  /**
+   * A worker thread that makes a worker's Telegram requests (0, the default: the main thread makes
+   * them). Off by default: with it, a benchmark run at 30/s met a 429 (docs/PERFORMANCE.md).
+   */
   sendThreads: number;
   /** Worker threads that draw the charts of a worker's messages (0: the main thread draws them). */
   chartThreads: number;

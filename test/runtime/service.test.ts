@@ -166,48 +166,60 @@ describe('a start-up that fails part-way', () => {
 });
 
 describe('a Telegram chat’s gap, through the whole service', () => {
-  it('holds the reply to a tap made at once until the gap after the question: no 429 from a strict chat', async () => {
-    const strict = await startFakeBotApi({
-      rateLimit: { perSecond: 1000, perChatPerSecond: 1, retryAfter: 1 },
-    });
-    const { service: gapped, store: stored } = await startTestService(redisFixture, {
-      TELEGRAM_BOT_TOKEN: '123:gap-test',
-      TELEGRAM_API_ROOT: strict.apiRoot,
-      TELEGRAM_CHAT_GAP_MS: '1000',
-    });
-    try {
-      const id = 'tg:4343';
-      const handle = (payload: Record<string, unknown>) =>
-        gapped.runtime.handle({
-          id: `g${++counter}`,
-          patientId: id,
-          localeHint: 'en',
-          ...payload,
-        } as InboundEvent);
-      await handle({ kind: 'command', command: 'start', args: '' });
-      // The tap comes as soon as the question is there, as no one could tap it sooner.
-      await vi.waitFor(() => expect(strict.messages().some((m) => m.replyMarkup !== undefined)).toBe(true), {
-        timeout: 10_000,
+  it.each([
+    ['on the main thread', '0'],
+    ['from the send thread', '1'],
+  ])(
+    'holds the reply to a tap made at once until the gap after the question, %s: no 429 from a strict chat',
+    async (_, sendThreads) => {
+      const strict = await startFakeBotApi({
+        rateLimit: { perSecond: 1000, perChatPerSecond: 1, retryAfter: 1 },
       });
-      // An edit closing the answered question's buttons is not a message, and it may come first:
-      // wait for the reply itself.
-      const sent = () =>
-        strict
-          .messages()
-          .filter((m) => m.method === 'sendMessage')
-          .map((m) => m.at);
-      const before = sent().length;
-      const ask = (await stored.load(id))?.ask;
-      await handle({ kind: 'choice', seq: ask?.seq, value: 'yes' });
-      await vi.waitFor(() => expect(sent().length).toBeGreaterThan(before), { timeout: 10_000 });
-      expect(strict.stats.status429).toBe(0);
-      // Every message the chat got, the reply too, came a second after the one before it.
-      const at = sent();
-      expect(before).toBeGreaterThan(1);
-      for (const [i, t] of at.slice(1).entries()) expect(t - (at[i] as number)).toBeGreaterThanOrEqual(1000);
-    } finally {
-      await gapped.stop();
-      await strict.stop();
-    }
-  }, 30_000);
+      const { service: gapped, store: stored } = await startTestService(redisFixture, {
+        TELEGRAM_BOT_TOKEN: '123:gap-test',
+        TELEGRAM_API_ROOT: strict.apiRoot,
+        TELEGRAM_CHAT_GAP_MS: '1000',
+        SEND_THREADS: sendThreads,
+      });
+      try {
+        const id = 'tg:4343';
+        const handle = (payload: Record<string, unknown>) =>
+          gapped.runtime.handle({
+            id: `g${++counter}`,
+            patientId: id,
+            localeHint: 'en',
+            ...payload,
+          } as InboundEvent);
+        await handle({ kind: 'command', command: 'start', args: '' });
+        // The tap comes as soon as the question is there, as no one could tap it sooner.
+        await vi.waitFor(
+          () => expect(strict.messages().some((m) => m.replyMarkup !== undefined)).toBe(true),
+          {
+            timeout: 10_000,
+          },
+        );
+        // An edit closing the answered question's buttons is not a message, and it may come first:
+        // wait for the reply itself.
+        const sent = () =>
+          strict
+            .messages()
+            .filter((m) => m.method === 'sendMessage')
+            .map((m) => m.at);
+        const before = sent().length;
+        const ask = (await stored.load(id))?.ask;
+        await handle({ kind: 'choice', seq: ask?.seq, value: 'yes' });
+        await vi.waitFor(() => expect(sent().length).toBeGreaterThan(before), { timeout: 10_000 });
+        expect(strict.stats.status429).toBe(0);
+        // Every message the chat got, the reply too, came a second after the one before it.
+        const at = sent();
+        expect(before).toBeGreaterThan(1);
+        for (const [i, t] of at.slice(1).entries())
+          expect(t - (at[i] as number)).toBeGreaterThanOrEqual(1000);
+      } finally {
+        await gapped.stop();
+        await strict.stop();
+      }
+    },
+    30_000,
+  );
 });
