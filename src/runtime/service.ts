@@ -393,9 +393,8 @@ async function openService(opts: ServiceOptions, opened: Opened): Promise<Servic
     });
   }
 
-  // The thread has loaded while the rest started: the first messages do not wait for it, to go out
-  // together when it is ready (at 30/s that would be a second's worth at once). One that cannot
-  // start stops start-up.
+  // The workers start once the thread has loaded: messages that waited for it would go out together
+  // when it had (at 30/s, a second's worth at once). A thread that cannot start stops start-up.
   await sendThread?.ready();
   // Closed together: each lets its jobs in flight finish.
   const workers = opened.add([] as Worker[], (all) => Promise.all(all.map((w) => w.close())));
