@@ -71,7 +71,8 @@ const CLOSE_GRACE_MS = 5_000;
  * resolves or rejects as `createTelegramSender`'s does; a thrown error comes back as a
  * `SendThreadError` with the original's name and message. The thread starts at once, and again with
  * the next call after it stopped (a crash fails only the calls it held, which the outbox retries).
- * `api`, for the bot's other calls, is a client on the calling thread.
+ * `api`, for the bot's other calls, is a client on the calling thread. Not a Piscina pool, as the
+ * step and chart threads are: a task a message cost more to cross than this batch a turn.
  */
 export function threadedTelegramSender(
   opts: TelegramSenderOptions & {
