@@ -21,8 +21,25 @@ export type DeliveryResult =
   /** Refused for good (a 4xx other than 429 and blocked): not worth retrying. */
   | { ok: false; rejected: string };
 
-/** Sends one message to one patient on their platform. Throws on errors worth retrying. */
-export type Deliver = (patientId: string, message: OutboundMessage) => Promise<DeliveryResult>;
+/**
+ * When a message's request was due to leave, for the sender that makes it. A request that leaves
+ * after `lateAfter` (ms on `performance.now()` of the thread that paced it) tells `leftLate` as it
+ * leaves, and its pace makes room for it in the second that follows.
+ */
+export interface Departure {
+  lateAfter: number;
+  leftLate(leftAt: number): void;
+}
+
+/**
+ * Sends one message to one patient on their platform, its request leaving at `departure` when it
+ * was paced. Throws on errors worth retrying.
+ */
+export type Deliver = (
+  patientId: string,
+  message: OutboundMessage,
+  departure?: Departure,
+) => Promise<DeliveryResult>;
 
 /** Writes begun for a sent message, to be awaited later: until then a failure is not unhandled. */
 export function recording(writes: Promise<void>): Promise<void> {
@@ -358,8 +375,16 @@ export function pacedDeliver(
   return async (patientId, message) => {
     const pace = pacing(patientId);
     for (let limited = 0; ; limited++) {
-      await pace.slot();
-      const result = await deliver(patientId, message);
+      const slot = await pace.slot();
+      const result = await deliver(patientId, message, {
+        lateAfter: slot.lateAfter,
+        leftLate: (leftAt) => {
+          pace.leftLate(slot, leftAt).catch((error: unknown) => {
+            // The message went; what is lost is the room after it, so the platform may answer 429.
+            opts.log.warn({ err: error, patientId }, 'a request left late and its pace could not make room');
+          });
+        },
+      });
       if (result.ok || !('retryAfterMs' in result)) return result;
       opts.observe?.retried('rate_limited');
       opts.log.info({ patientId, retryAfterMs: result.retryAfterMs }, 'platform asked to retry later');

@@ -2,11 +2,18 @@ import { performance } from 'node:perf_hooks';
 import type { Redis } from 'ioredis';
 
 /**
+ * How long a pace's count of slots given outlives its last reservation (ms). A late request's notice
+ * that comes after the count is gone is taken as though every slot since had been given, the safe way.
+ */
+const COUNT_TTL_MS = 60_000;
+
+/**
  * Times are µs on Redis's clock; stored with '%.0f' because Lua's tostring keeps 14 digits only.
  * Reserves up to `ARGV[3]` consecutive free slots of the pace at KEYS[1], none more than `horizon` µs
  * ahead and none before the pause at KEYS[2] ends (KEYS[2] may be KEYS[1]), against Redis's clock:
- * slots follow one another `interval` µs apart whichever process asks. Returns {wait µs, first slot
- * µs, slots granted}, or {-1, µs to come back after, 0} when the next free slot lies beyond the horizon.
+ * slots follow one another `interval` µs apart whichever process asks. KEYS[3] counts the slots
+ * given (kept while the pace is used). Returns {wait µs, first slot µs, slots granted, slots given
+ * in all}, or {-1, µs to come back after, 0, 0} when the next free slot lies beyond the horizon.
  */
 const RESERVE = `
 local t = redis.call('TIME')
@@ -15,11 +22,13 @@ local interval = tonumber(ARGV[1])
 local horizon = tonumber(ARGV[2])
 local paused = tonumber(redis.call('GET', KEYS[2]) or '0')
 local slot = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), paused, now)
-if slot - now > horizon then return {-1, slot - now - horizon, 0} end
+if slot - now > horizon then return {-1, slot - now - horizon, 0, 0} end
 local granted = math.min(tonumber(ARGV[3]), math.floor((now + horizon - slot) / interval) + 1)
 local after = slot + granted * interval
 redis.call('SET', KEYS[1], string.format('%.0f', after), 'PX', math.ceil((after - now) / 1000) + 1000)
-return {slot - now, slot, granted}
+local given = redis.call('INCRBY', KEYS[3], granted)
+redis.call('PEXPIRE', KEYS[3], ${COUNT_TTL_MS})
+return {slot - now, slot, granted, given}
 `;
 
 /** Moves the next free slot to at least `ARGV[1]` µs from now (a platform's retry-after). */
@@ -50,6 +59,28 @@ return shift
 `;
 
 /**
+ * For a request that left `ARGV[3]` µs later than `LATE_MS` after its slot `ARGV[1]`, the slot given
+ * `ARGV[2]` slots into the count at KEYS[2]: makes sure that the `ARGV[4]`-th slot after it (the
+ * rate's) comes at least a window (`ARGV[6]` µs: a second and the pace's margin) after the request
+ * left late, by moving the next free slot of the pace at KEYS[1] back so that, were every slot from
+ * it on given back to back, `ARGV[5]` µs apart, that one would come no earlier. The slots given after
+ * the late one already stand, and count; time in which the pace gave none (a pace far from full,
+ * as a fan-out's with no platform limit is) absorbs the lateness. Returns the µs the next slot
+ * anyone gets moved.
+ */
+const MOVE_BACK = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local from = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now)
+local givenSince = math.max(0, tonumber(redis.call('GET', KEYS[2]) or '0') - tonumber(ARGV[2]) - 1)
+local toCome = math.max(0, tonumber(ARGV[4]) - givenSince - 1)
+local floor = tonumber(ARGV[1]) + tonumber(ARGV[3]) + tonumber(ARGV[6]) - toCome * tonumber(ARGV[5])
+if floor <= from then return 0 end
+redis.call('SET', KEYS[1], string.format('%.0f', floor), 'PX', math.ceil((floor - now) / 1000) + 1000)
+return floor - from
+`;
+
+/**
  * Outstanding reservations reach at most this far ahead. A platform's retry-after stops every
  * sender but those already holding a slot, so this bounds what goes out after a 429 (the fake Bot
  * API forgives 100 ms of it, as a platform must for requests already on their way).
@@ -61,9 +92,17 @@ const HORIZON_US = 50_000;
  * sliding second 20 ms: a sender woken later than that (its process paused for garbage collection, a
  * busy event loop) would send among the following slots' messages, one more than the rate in the
  * second they share, and a 429 stops every sender for its retry-after. Half the margin is the
- * sender's, the other half is for the way to the platform.
+ * sender's, up to when its request leaves (a request that waited longer on its way out, for another
+ * thread's turn or a round trip before it, moves the pace back as it leaves: `leftLate`); the other
+ * half is for the way to the platform.
  */
 const LATE_MS = 10;
+
+/**
+ * The sliding second a platform counts over, and the margin's 20 ms: the rate's slots after a
+ * request that left late come no sooner than this after it, on the way to the platform or not.
+ */
+const WINDOW_US = 1_000_000 + 2 * LATE_MS * 1000;
 
 /**
  * A sender later than `LATE_MS` by up to this share of an interval keeps its slot, which keeps
@@ -78,7 +117,7 @@ const SHIFT_SHARE = 0.05;
 
 /**
  * Slots a sender gives up at most before it sends late: on a machine too busy for any timer to fire
- * on time, late beats never.
+ * on time, late beats never (its request then moves the pace back as it leaves).
  */
 const MAX_GIVE_UPS = 3;
 
@@ -95,7 +134,7 @@ const OFFSET_WINDOW_MS = 5_000;
  * A slot reserved (`at`, µs on Redis's clock, and `due`: when it comes by this process's clock, in
  * ms), or none within the horizon yet ({retryIn µs}).
  */
-type Grant = { at: number; due: number } | { retryIn: number };
+type Grant = { at: number; due: number; index: number } | { retryIn: number };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -103,18 +142,47 @@ type PacerRedis = Redis & {
   backcoachPaceReserve(
     key: string,
     gate: string,
+    count: string,
     interval: number,
     horizon: number,
     wanted: number,
-  ): Promise<[number, number, number]>;
+  ): Promise<[number, number, number, number]>;
   backcoachPacePause(key: string, us: number): Promise<number>;
   backcoachPaceShift(key: string, slot: number, lateUs: number): Promise<number>;
+  backcoachPaceMoveBack(
+    key: string,
+    count: string,
+    slot: number,
+    index: number,
+    lateUs: number,
+    rate: number,
+    interval: number,
+    window: number,
+  ): Promise<number>;
 };
 
-/** Where a message waits for its turn: `slot` before sending, `pause` on a platform's retry-after. */
+/**
+ * A slot a sender was given: `at`, µs on Redis's clock, and `lateAfter`, the instant on this
+ * thread's `performance.now()` after which its request leaves late (the pace made room up to then).
+ */
+export interface Slot {
+  at: number;
+  lateAfter: number;
+  /** How many slots the pace had given before this one. */
+  index: number;
+  /** How much later than `LATE_MS` the pace already made room for it (µs), within `lateAfter`. */
+  roomUs: number;
+}
+
+/**
+ * Where a message waits for its turn: `slot` before sending, `pause` on a platform's retry-after,
+ * and `leftLate` when its request left after the slot's `lateAfter` all the same (it waited
+ * somewhere between the slot and the platform: a thread's turn, a round trip before the request).
+ */
 export interface Pace {
-  slot(): Promise<number>;
+  slot(): Promise<Slot>;
   pause(ms: number): Promise<void>;
+  leftLate(slot: Slot, leftAt: number): Promise<void>;
 }
 
 /**
@@ -132,6 +200,10 @@ export class SendPacer implements Pace {
   private readonly redis: PacerRedis;
   /** Microseconds between two slots. */
   readonly interval: number;
+  /** The platform's rate in whole messages: how many it takes in a second. */
+  private readonly slotsPerSecond: number;
+  /** Where the pace counts the slots it has given. */
+  private readonly countKey: string;
   /** The end of the last pause asked of this pacer (ms, its own clock). */
   private resumeAt = 0;
   /** Senders waiting for the next reservation, and whether one is on its way. */
@@ -161,23 +233,26 @@ export class SendPacer implements Pace {
     // more than the rate when a request left or arrived late. At 2 %, a second's first request may
     // arrive 20 ms late and its last on time: LATE_MS of it for the sender, the rest for the way.
     this.interval = Math.ceil(1_000_000 / (ratePerSecond * 0.98));
+    this.slotsPerSecond = Math.max(1, Math.floor(ratePerSecond));
+    this.countKey = `${key}:given`;
     if (!('backcoachPaceReserve' in redis)) {
-      redis.defineCommand('backcoachPaceReserve', { numberOfKeys: 2, lua: RESERVE });
+      redis.defineCommand('backcoachPaceReserve', { numberOfKeys: 3, lua: RESERVE });
       redis.defineCommand('backcoachPacePause', { numberOfKeys: 1, lua: PAUSE });
       redis.defineCommand('backcoachPaceShift', { numberOfKeys: 1, lua: SHIFT });
+      redis.defineCommand('backcoachPaceMoveBack', { numberOfKeys: 2, lua: MOVE_BACK });
     }
     this.redis = redis as PacerRedis;
   }
 
-  /** Reserves the next slot and waits until it comes; returns the slot (µs on Redis's clock). */
-  async slot(): Promise<number> {
+  /** Reserves the next slot and waits until it comes. */
+  async slot(): Promise<Slot> {
     for (let givenUp = 0; ; ) {
       const grant = await this.reserve();
       if ('retryIn' in grant) {
         await sleep(Math.max(1, Math.ceil(grant.retryIn / 1000)));
         continue;
       }
-      const { at, due } = grant;
+      const { at, due, index } = grant;
       // Not before the slot (a request that leaves early shortens the platform's second as a late
       // one does), but no timer for less than a millisecond, which would cost more than it keeps.
       const early = due - this.now();
@@ -188,27 +263,51 @@ export class SendPacer implements Pace {
         await sleep(paused);
         continue;
       }
-      if (givenUp >= MAX_GIVE_UPS || (await this.makeRoom(at, due))) return at;
+      const room = givenUp >= MAX_GIVE_UPS ? 0 : await this.makeRoom(at, due);
+      if (room !== undefined) return { at, lateAfter: due + LATE_MS + room / 1000, index, roomUs: room };
       givenUp++;
     }
   }
 
   /**
    * Whether a sender may take its slot now: on time, or late by little enough that moving the pace
-   * back makes room for it (done here). Each round trip to move it makes the sender later still,
-   * so its lateness is read again after each, and Redis reads it too as it moves the pace.
+   * back makes room for it (done here); returns the µs it moved the pace, or undefined for a slot to
+   * give up. Each round trip to move it makes the sender later still, so its lateness is read again
+   * after each, and Redis reads it too as it moves the pace.
    */
-  private async makeRoom(at: number, due: number): Promise<boolean> {
+  private async makeRoom(at: number, due: number): Promise<number | undefined> {
     let shifted = 0;
     for (;;) {
       const beyond = (this.now() - due - LATE_MS) * 1000 - shifted;
-      if (beyond <= 0) return true;
-      if (shifted + beyond > this.interval * SHIFT_SHARE) return false;
+      if (beyond <= 0) return shifted;
+      if (shifted + beyond > this.interval * SHIFT_SHARE) return undefined;
       const moved = await this.redis.backcoachPaceShift(this.key, at, LATE_MS * 1000 + shifted);
       // Redis's clock says it was not late after all: the slot stands as it is.
-      if (moved <= 0) return true;
+      if (moved <= 0) return shifted;
       shifted += moved;
     }
+  }
+
+  /**
+   * A request left at `leftAt` (this thread's `performance.now()`), after its slot's `lateAfter`:
+   * the slots of the second after it move back by as much, as `makeRoom` does for a sender that
+   * wakes late, less the time the pace has stood idle since. The request is gone, so there is no
+   * slot to give up; the slots within the horizon already stand, and the second's last slots, about
+   * a second away, are the ones that must move.
+   */
+  async leftLate(slot: Slot, leftAt: number): Promise<void> {
+    const late = Math.ceil((leftAt - slot.lateAfter) * 1000);
+    if (late <= 0) return;
+    await this.redis.backcoachPaceMoveBack(
+      this.key,
+      this.countKey,
+      slot.at,
+      slot.index,
+      slot.roomUs + late,
+      this.slotsPerSecond,
+      this.interval,
+      WINDOW_US,
+    );
   }
 
   private reserve(): Promise<Grant> {
@@ -226,9 +325,10 @@ export class SendPacer implements Pace {
       while (this.asking.length > 0) {
         const senders = this.asking.splice(0);
         try {
-          const [wait, at, granted] = await this.redis.backcoachPaceReserve(
+          const [wait, at, granted, given] = await this.redis.backcoachPaceReserve(
             this.key,
             this.pauseKey,
+            this.countKey,
             this.interval,
             horizon,
             senders.length,
@@ -245,6 +345,7 @@ export class SendPacer implements Pace {
                 ? {
                     at: at + i * this.interval,
                     due: (at + i * this.interval) / 1000 + offset,
+                    index: given - granted + i,
                   }
                 : { retryIn: tooFar + (i - granted) * this.interval },
             );

@@ -1,5 +1,5 @@
 import { pictureApart } from '../../jobs/charts.ts';
-import { type DeliveryResult, recording } from '../../jobs/delivery.ts';
+import { type DeliveryResult, type Departure, recording } from '../../jobs/delivery.ts';
 import type { OutboundMessage } from '../../src/engine/events.ts';
 import type { QuestionMessages } from '../../src/runtime/question-messages.ts';
 import { CAPTION_MAX_CHARS, type TelegramSender } from './sender.ts';
@@ -12,7 +12,11 @@ import { chatIdOf } from './updates.ts';
  * job does no harm.
  */
 export function telegramDeliver(sender: TelegramSender, questions: QuestionMessages) {
-  return async (patientId: string, message: OutboundMessage): Promise<DeliveryResult> => {
+  return async (
+    patientId: string,
+    message: OutboundMessage,
+    departure?: Departure,
+  ): Promise<DeliveryResult> => {
     const chatId = chatIdOf(patientId);
     if (chatId === undefined) throw new Error(`not a Telegram patient: ${patientId}`);
     if (message.closes !== undefined) {
@@ -22,7 +26,8 @@ export function telegramDeliver(sender: TelegramSender, questions: QuestionMessa
       }
       await questions.forget(patientId, message.closes);
     }
-    const sent = await sender.send(chatId, message);
+    // The slot is the message's, whose rate the platform counts; the closing edits may have made it late.
+    const sent = await sender.send(chatId, message, departure);
     if (sent.ok && sent.messageId !== undefined && message.seq !== undefined && message.choices?.length) {
       return { ...sent, recorded: recording(questions.remember(patientId, message.seq, sent.messageId)) };
     }

@@ -4,6 +4,7 @@
  * this thread's work. Requests come in batches; answers go back in batches, one a turn of this
  * thread's event loop, since one message across threads costs about what a small request does.
  */
+import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { createTelegramSender, type TelegramSenderOptions } from './sender.ts';
 import type { SendAnswer, SendRequest, ThreadError } from './threaded-sender.ts';
@@ -34,10 +35,24 @@ function thrown(error: unknown): ThreadError {
   };
 }
 
+/** A request's departure on this thread's clock; its lateness goes back on the shared one at once. */
+function departure(id: number, lateAfter: number) {
+  return {
+    lateAfter: lateAfter - performance.timeOrigin,
+    leftLate: (leftAt: number) => answer({ id, leftAt: leftAt + performance.timeOrigin }),
+  };
+}
+
 port.on('message', (requests: SendRequest[]) => {
   for (const r of requests) {
     const sent =
-      r.op === 'send' ? sender.send(r.chatId, r.message) : sender.closeMessage(r.chatId, r.messageId, r.text);
+      r.op === 'send'
+        ? sender.send(
+            r.chatId,
+            r.message,
+            r.lateAfter === undefined ? undefined : departure(r.id, r.lateAfter),
+          )
+        : sender.closeMessage(r.chatId, r.messageId, r.text);
     sent.then(
       (result) => answer({ id: r.id, result }),
       (error: unknown) => answer({ id: r.id, error: thrown(error) }),

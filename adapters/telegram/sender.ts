@@ -1,6 +1,7 @@
+import { performance } from 'node:perf_hooks';
 import { Api, GrammyError, InputFile } from 'grammy';
 import type { InlineKeyboardButton, InlineKeyboardMarkup } from 'grammy/types';
-import type { DeliveryResult } from '../../jobs/delivery.ts';
+import type { DeliveryResult, Departure } from '../../jobs/delivery.ts';
 import type { Choice, OutboundMessage } from '../../src/engine/events.ts';
 
 export type { DeliveryResult };
@@ -91,9 +92,10 @@ export interface TelegramSender {
   /**
    * Delivers one message to one chat. Resolves `{ok:true}`, `{ok:false, retryAfterMs}` on 429,
    * `{ok:false, blocked:true}` when the user blocked the bot or is deactivated; throws on every
-   * other failure (5xx, other 4xx, network, timeout) for the delivery queue to retry.
+   * other failure (5xx, other 4xx, network, timeout) for the delivery queue to retry. A request
+   * leaving after its `departure`'s `lateAfter` tells it so as it leaves.
    */
-  send(chatId: string, message: OutboundMessage): Promise<DeliveryResult>;
+  send(chatId: string, message: OutboundMessage, departure?: Departure): Promise<DeliveryResult>;
   /**
    * Takes the buttons off a message, optionally replacing its text (to show the answer given).
    * A message already without buttons, or gone, counts as done.
@@ -121,6 +123,12 @@ export function deliveryResultOf(error: unknown): DeliveryResult | undefined {
   return undefined;
 }
 
+/** Tells a departure whose time is past that its request leaves now. */
+function leaving(departure: Departure): void {
+  const now = performance.now();
+  if (now > departure.lateAfter) departure.leftLate(now);
+}
+
 /** An edit Telegram refuses because there is nothing left to change (or nothing to change): done. */
 const NOTHING_TO_EDIT = /message is not modified|message to edit not found|message can't be edited/i;
 
@@ -134,9 +142,14 @@ export function createTelegramSender(opts: TelegramSenderOptions): TelegramSende
     timeoutSeconds: opts.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
   });
 
-  async function send(chatId: string, message: OutboundMessage): Promise<DeliveryResult> {
+  async function send(
+    chatId: string,
+    message: OutboundMessage,
+    departure?: Departure,
+  ): Promise<DeliveryResult> {
     const replyMarkup = inlineKeyboard(message.choices, message.seq);
     const markup = replyMarkup ? { reply_markup: replyMarkup } : {};
+    if (departure) leaving(departure);
     try {
       if (message.image) {
         const photo = new InputFile(Buffer.from(message.image.png, 'base64'), 'chart.png');

@@ -1,5 +1,6 @@
+import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import type { DeliveryResult } from '../../jobs/delivery.ts';
+import type { DeliveryResult, Departure } from '../../jobs/delivery.ts';
 import type { OutboundMessage } from '../../src/engine/events.ts';
 import {
   createTelegramSender,
@@ -8,8 +9,12 @@ import {
   type TelegramSenderOptions,
 } from './sender.ts';
 
+/**
+ * A call for the thread. A send's `lateAfter` is its departure's on the clock both threads read
+ * alike, `performance.timeOrigin + performance.now()`.
+ */
 type Call = { chatId: string } & (
-  | { op: 'send'; message: OutboundMessage }
+  | { op: 'send'; message: OutboundMessage; lateAfter?: number }
   | { op: 'close'; messageId: number; text?: string }
 );
 
@@ -26,7 +31,12 @@ export interface ThreadError {
   stack?: string;
 }
 
-export type SendAnswer = { id: number } & ({ result: DeliveryResult } | { error: ThreadError });
+/** A call's outcome, or `leftAt` (on the shared clock): its request left late, the call still on its way. */
+export type SendAnswer = { id: number } & (
+  | { result: DeliveryResult }
+  | { error: ThreadError }
+  | { leftAt: number }
+);
 
 /**
  * A send that failed on the thread. Its class stays there; `name` is the thrown error's (`HttpError`,
@@ -59,6 +69,7 @@ interface Waiting {
   reject: (error: Error) => void;
   /** The thread the call went to, once it went. */
   on?: Worker;
+  departure?: Departure;
 }
 
 /** How long `close` waits for the calls in flight beyond a request's own timeout. */
@@ -127,6 +138,10 @@ export function threadedTelegramSender(
       for (const a of answers) {
         const w = waiting.get(a.id);
         if (!w) continue;
+        if ('leftAt' in a) {
+          w.departure?.leftLate(a.leftAt - performance.timeOrigin);
+          continue;
+        }
         waiting.delete(a.id);
         if ('result' in a) w.resolve(a.result);
         else w.reject(new SendThreadError(a.error));
@@ -172,11 +187,11 @@ export function threadedTelegramSender(
     }
   }
 
-  function request(call: Call): Promise<DeliveryResult> {
+  function request(call: Call, departure?: Departure): Promise<DeliveryResult> {
     if (closed) return Promise.reject(new Error('the Telegram sender is closed'));
     const id = nextId++;
     return new Promise((resolve, reject) => {
-      waiting.set(id, { resolve, reject });
+      waiting.set(id, { resolve, reject, ...(departure ? { departure } : {}) });
       // Requests made in one turn of the event loop cross together.
       if (requests.push({ ...call, id }) === 1) setImmediate(flush);
     });
@@ -185,7 +200,18 @@ export function threadedTelegramSender(
   return {
     api,
     ready: () => ready,
-    send: (chatId, message) => request({ op: 'send', chatId, message }),
+    // The request leaves on the thread, a turn of each event loop after this: that is where it
+    // checks whether it is late.
+    send: (chatId, message, departure) =>
+      request(
+        {
+          op: 'send',
+          chatId,
+          message,
+          ...(departure ? { lateAfter: performance.timeOrigin + departure.lateAfter } : {}),
+        },
+        departure,
+      ),
     closeMessage: (chatId, messageId, text) =>
       request({ op: 'close', chatId, messageId, ...(text === undefined ? {} : { text }) }),
     async close() {

@@ -121,10 +121,10 @@ function platformOf(recipient: string): 'telegram' | 'slack' | undefined {
 }
 
 function platformDeliver(telegram: Deliver | undefined, slack: Deliver | undefined, log: Logger): Deliver {
-  return async (patientId, message) => {
+  return async (patientId, message, departure) => {
     const platform = platformOf(patientId);
-    if (telegram && platform === 'telegram') return telegram(patientId, message);
-    if (slack && platform === 'slack') return slack(patientId, message);
+    if (telegram && platform === 'telegram') return telegram(patientId, message, departure);
+    if (slack && platform === 'slack') return slack(patientId, message, departure);
     log.error({ patientId }, 'no platform configured for this patient');
     throw new UnrecoverableError(`no platform configured for patient ${patientId}`);
   };

@@ -49,8 +49,9 @@ describe('drawingCharts', () => {
     const pace: Pace = {
       slot: async () => {
         log.push('slot');
-        return 0;
+        return { at: 0, lateAfter: Number.POSITIVE_INFINITY, index: 0, roomUs: 0 };
       },
+      leftLate: async () => {},
       pause: async (ms) => {
         log.push(`pause ${ms}`);
       },

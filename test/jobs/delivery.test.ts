@@ -393,7 +393,7 @@ describe('delivery', () => {
       expect(await waiting(p.queue)).toEqual([{ patientId: 'tg:13', messages: [{ text: 'later' }] }]);
       // The next slot anyone gets is after the platform's two seconds.
       p.fake.setBehaviour({ fail: undefined });
-      expect(await p.pacer.slot()).toBeGreaterThanOrEqual((Number(seconds) + 2) * 1_000_000);
+      expect((await p.pacer.slot()).at).toBeGreaterThanOrEqual((Number(seconds) + 2) * 1_000_000);
     });
 
     /** An outbox and a delivery worker sharing one limit, each message taking a little while. */
@@ -572,5 +572,61 @@ describe('delivery', () => {
       await outbox.sendNow('k4', 'tg:14', [{ text: 'kept' }]);
       expect(await waiting(p.queue)).toEqual([{ patientId: 'tg:14', messages: [{ text: 'kept' }] }]);
     });
+  });
+});
+
+describe('pacedDeliver', () => {
+  const silent = pino({ level: 'silent' });
+
+  it('moves its pace back for a request that left later than its slot allowed, and for no other', async () => {
+    const redis = redisFixture.connect();
+    const pacer = new SendPacer(redis, `${redisFixture.prefix()}pace`, 30);
+    const nextFree = async () => Number(await redis.get(pacer.key));
+    let lateBy = 0;
+    const deliver = pacedDeliver(
+      async (_, __, departure) => {
+        if (lateBy > 0) departure?.leftLate((departure?.lateAfter ?? 0) + lateBy);
+        return { ok: true };
+      },
+      () => pacer,
+      { retries: 0, log: silent },
+    );
+    await deliver('tg:1', { text: 'on time' });
+    const onTime = await nextFree();
+    lateBy = 200;
+    await deliver('tg:2', { text: 'late' });
+    // Its slot came at `onTime` or after; the 29 after it may come back to back from the next free
+    // slot, the last no sooner than a second and the pace's 20 ms margin after it left.
+    await vi.waitFor(async () =>
+      expect(await nextFree()).toBeGreaterThanOrEqual(onTime + 200_000 + 1_020_000 - 29 * pacer.interval),
+    );
+  });
+
+  it('reports a pace that could not make room after a late request, and keeps the message sent', async () => {
+    const lines: { level: number; msg: string; patientId?: string }[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) });
+    const deliver = pacedDeliver(
+      async (_, __, departure) => {
+        departure?.leftLate(performance.now());
+        return { ok: true };
+      },
+      () => ({
+        slot: async () => ({ at: 0, lateAfter: performance.now() - 50, index: 0, roomUs: 0 }),
+        pause: async () => {},
+        leftLate: async () => {
+          throw new Error('Connection is closed.');
+        },
+      }),
+      { retries: 0, log },
+    );
+    expect(await deliver('tg:3', { text: 'late' })).toEqual({ ok: true });
+    await vi.waitFor(() =>
+      expect(lines.filter((l) => l.level === 40)).toEqual([
+        expect.objectContaining({
+          msg: 'a request left late and its pace could not make room',
+          patientId: 'tg:3',
+        }),
+      ]),
+    );
   });
 });

@@ -51,7 +51,7 @@ describe('platformPacing', () => {
       pacing('slc:T1:C9').slot(),
       pacing('sl:T2:U1').slot(),
       pacing('tg:5').slot(),
-    ]);
+    ]).then((slots) => slots.map((slot) => slot.at));
     expect(sameWorkspace).toBeGreaterThanOrEqual(before + 600_000);
     expect(otherWorkspace).toBeLessThan(before + 600_000);
     expect(telegram).toBeLessThan(before + 600_000);

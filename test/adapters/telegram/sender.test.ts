@@ -1,5 +1,6 @@
+import { performance } from 'node:perf_hooks';
 import { HttpError } from 'grammy';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import {
   CALLBACK_DATA_MAX_BYTES,
   createTelegramSender,
@@ -67,6 +68,46 @@ describe.each([
     expect(sent?.replyMarkup).toBeUndefined();
     expect(fake.stats.delivered).toBe(1);
     expect(fake.stats.deliveredPerChat.get('4242')).toBe(1);
+  });
+
+  it("tells a departure whose time is past when its request left, on the caller's clock", async () => {
+    const told: number[] = [];
+    const lateAfter = performance.now() - 50;
+    await sender.send('4242', { text: 'Late' }, { lateAfter, leftLate: (at) => told.push(at) });
+    const after = performance.now();
+    expect(told).toHaveLength(1);
+    expect(told[0]).toBeGreaterThan(lateAfter);
+    expect(told[0]).toBeLessThanOrEqual(after);
+    expect(fake.stats.delivered).toBe(1);
+  });
+
+  it('tells a departure still in time nothing', async () => {
+    const told: number[] = [];
+    const lateAfter = performance.now() + 60_000;
+    await sender.send('4242', { text: 'On time' }, { lateAfter, leftLate: (at) => told.push(at) });
+    expect(told).toEqual([]);
+    expect(fake.stats.delivered).toBe(1);
+  });
+
+  it('tells a late departure as its request leaves, before the platform answers', async () => {
+    // The pace must make room in the second after the request, which an answer may not come back within.
+    const quick = madeWith({ token: TOKEN, apiRoot: fake.apiRoot, timeoutSeconds: 0.5 });
+    fake.setBehaviour({ fail: { timeoutRate: 1 } });
+    const told: number[] = [];
+    const lateAfter = performance.now() - 50;
+    const sent = quick.send('1', { text: 'Late' }, { lateAfter, leftLate: (at) => told.push(at) });
+    let settled = false;
+    const outcome = sent.then(
+      () => 'answered',
+      () => 'timed out',
+    );
+    void outcome.finally(() => {
+      settled = true;
+    });
+    await vi.waitFor(() => expect(told).toHaveLength(1));
+    expect(settled).toBe(false);
+    expect(await outcome).toBe('timed out');
+    expect(fake.stats.timeouts).toBe(1);
   });
 
   it('renders choices as an inline keyboard, one row per choices row, with seq:value callback data', async () => {
