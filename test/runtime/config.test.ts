@@ -42,7 +42,8 @@ describe('loadConfig', () => {
       jobLockSeconds: 30,
       // The cores but one, at most 4: none on a single core.
       stepThreads: Math.min(4, availableParallelism() - 1),
-      sendThreads: 0,
+      // On a thread of their own, but on a single core.
+      sendThreads: availableParallelism() > 1 ? 1 : 0,
       chartThreads: 1,
     });
   });
@@ -82,7 +83,7 @@ describe('loadConfig', () => {
       SLACK_RATE_PER_CHANNEL: '0.5',
       DELIVERY_CONCURRENCY: '50',
       STEP_THREADS: '3',
-      SEND_THREADS: '1',
+      SEND_THREADS: '0',
       CHART_THREADS: '0',
       UNRELATED: 'ignored',
     });
@@ -120,7 +121,7 @@ describe('loadConfig', () => {
       deliveryConcurrency: 50,
       jobLockSeconds: 30,
       stepThreads: 3,
-      sendThreads: 1,
+      sendThreads: 0,
       chartThreads: 0,
     });
   });
