@@ -179,7 +179,7 @@ export async function startSlackApp(opts: SlackAppOptions): Promise<RunningSlack
       log.warn({ patientId: event.patientId }, 'tap outside the patient’s own DM ignored');
       return;
     }
-    await questions.forget(event.patientId, event.seq);
+    await questions.forget(event.patientId, event.seq, messageTs);
     const result = await runtime.handle(event);
     if (result.duplicate || result.state?.ask?.seq === event.seq) return;
     const answered = result.effects.some((e) => e.type === 'send' && e.message.closes === event.seq);

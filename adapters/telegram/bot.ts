@@ -94,7 +94,7 @@ export function createTelegramBot(opts: TelegramBotOptions): Bot {
     // Stop the button's spinner first: Telegram shows it until the query is answered.
     await answerTap(tap.queryId);
     // The tapped message is closed here, with the answer shown, so the outbox need not close it.
-    await questions.forget(event.patientId, event.seq);
+    await questions.forget(event.patientId, event.seq, String(tap.messageId));
     const result = await runtime.handle(event);
     if (result.duplicate || result.state?.ask?.seq === event.seq) return; // not accepted: re-asked
     const answered = result.effects.some((e) => e.type === 'send' && e.message.closes === event.seq);

@@ -7,16 +7,24 @@ const KEEP_QUESTIONS = 20;
 /** A chat that goes quiet loses the whole record after this long. */
 const TTL_SECONDS = 30 * 24 * 3600;
 
+/** Starts a question's field once its tapped message is closed: `-<message id>`. */
+const CLOSED = '-';
+
 // For each question delivered: adds the message id to the question's field, drops the fields of
-// questions long gone, renews the TTL. KEYS: one per question; ARGV: keep, ttl, then seq and message id
-// for each.
+// questions long gone, renews the TTL. A message whose question was closed by a tap on that very
+// message before its record came (`CLOSED`) is not added: it was closed where it was tapped. KEYS:
+// one per question; ARGV: keep, ttl, then seq and message id for each.
 const REMEMBER = `
 local keep, ttl = tonumber(ARGV[1]), ARGV[2]
 for i = 1, #KEYS do
   local seq, id = ARGV[2 * i + 1], ARGV[2 * i + 2]
   local field = 'q' .. seq
   local known = redis.call('HGET', KEYS[i], field)
-  redis.call('HSET', KEYS[i], field, known and (known .. ' ' .. id) or id)
+  if known and string.sub(known, 1, 1) == '${CLOSED}' then
+    if string.sub(known, 2) == id then redis.call('HDEL', KEYS[i], field) else redis.call('HSET', KEYS[i], field, id) end
+  else
+    redis.call('HSET', KEYS[i], field, known and (known .. ' ' .. id) or id)
+  end
   local oldest = tonumber(seq) - keep
   for _, f in ipairs(redis.call('HKEYS', KEYS[i])) do
     local n = tonumber(string.sub(f, 2))
@@ -80,11 +88,18 @@ export class QuestionMessages {
   /** The message ids showing question `seq`. */
   async of(patientId: string, seq: number): Promise<string[]> {
     const known = await this.redis.hget(this.key(patientId), `q${seq}`);
+    if (known?.startsWith(CLOSED)) return [];
     return (known ?? '').split(' ').filter(Boolean);
   }
 
-  /** The question's messages are closed: forget them. */
-  async forget(patientId: string, seq: number): Promise<void> {
-    await this.redis.hdel(this.key(patientId), `q${seq}`);
+  /**
+   * The question's messages are closed: forget them. `tapped`: the message whose button was tapped,
+   * which the tap closes itself. A patient taps as soon as a message shows, which can be before the
+   * sender has recorded it (after its turn): that record must not bring the question back, or the
+   * reply would close the message a second time.
+   */
+  async forget(patientId: string, seq: number, tapped?: string): Promise<void> {
+    if (tapped === undefined) await this.redis.hdel(this.key(patientId), `q${seq}`);
+    else await this.redis.hset(this.key(patientId), `q${seq}`, `${CLOSED}${tapped}`);
   }
 }

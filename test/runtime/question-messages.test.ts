@@ -19,6 +19,26 @@ describe('QuestionMessages', () => {
     expect(await questions.of('tg:2', 6)).toEqual([]);
   });
 
+  it("does not bring back a question whose tapped message was closed before that message's record came", async () => {
+    const prefix = redisFixture.prefix();
+    const questions = new QuestionMessages(redisFixture.redis, prefix);
+    // The patient taps message 200 before the sender has recorded it.
+    await questions.forget('tg:4', 7, '200');
+    expect(await questions.of('tg:4', 7)).toEqual([]);
+    await questions.remember('tg:4', 7, '200');
+    expect(await questions.of('tg:4', 7)).toEqual([]);
+    // Asked again in a new message (the answer was not accepted): that one is kept, to be closed.
+    await questions.forget('tg:4', 8, '210');
+    await questions.remember('tg:4', 8, '211');
+    expect(await questions.of('tg:4', 8)).toEqual(['211']);
+    // A tap on a message already recorded closes the question as before.
+    await questions.remember('tg:4', 9, '220');
+    await questions.forget('tg:4', 9, '220');
+    expect(await questions.of('tg:4', 9)).toEqual([]);
+    await questions.remember('tg:4', 9, '221');
+    expect(await questions.of('tg:4', 9)).toEqual(['221']);
+  });
+
   it('keeps the twenty newest questions, and expires the record', async () => {
     const prefix = redisFixture.prefix();
     const questions = new QuestionMessages(redisFixture.redis, prefix);
