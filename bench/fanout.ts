@@ -92,7 +92,7 @@ const ROUNDS = int('rounds');
  * message still reserves its slot in Redis.
  */
 const DELIVERY_RATE = int('delivery-rate');
-/** B's and C's SEND_THREADS (unset: the config's default, 1 on more than one core). */
+/** B's and C's SEND_THREADS (unset: the config's default, 0). */
 const SEND_THREADS = args['send-threads'] === undefined ? undefined : int('send-threads', 0);
 /**
  * Days of check-ins B's patients have behind them (0: onboarded an hour ago). A record, and the

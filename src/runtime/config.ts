@@ -66,8 +66,6 @@ const positiveInt = (max: number) =>
 
 /** A worker's threads for stepping a fan-out: the cores but one, which does the I/O; at most 4. */
 const DEFAULT_STEP_THREADS = Math.min(4, Math.max(0, availableParallelism() - 1));
-/** On a single core a thread for the requests only adds the crossing to it. */
-const DEFAULT_SEND_THREADS = availableParallelism() > 1 ? 1 : 0;
 
 /** The token unlocks retrying, cleaning and emptying the queues, so it must be too long to guess. */
 export const ADMIN_TOKEN_MIN_CHARS = 16;
@@ -149,7 +147,7 @@ const VARIABLES = {
       .string()
       .regex(/^[01]$/)
       .transform(Number)
-      .default(DEFAULT_SEND_THREADS),
+      .default(0),
     'expected 0 or 1 (0: the main thread makes the requests)',
     false,
   ),

@@ -42,8 +42,7 @@ describe('loadConfig', () => {
       jobLockSeconds: 30,
       // The cores but one, at most 4: none on a single core.
       stepThreads: Math.min(4, availableParallelism() - 1),
-      // On a thread of their own, but on a single core.
-      sendThreads: availableParallelism() > 1 ? 1 : 0,
+      sendThreads: 0,
       chartThreads: 1,
     });
   });
@@ -83,7 +82,7 @@ describe('loadConfig', () => {
       SLACK_RATE_PER_CHANNEL: '0.5',
       DELIVERY_CONCURRENCY: '50',
       STEP_THREADS: '3',
-      SEND_THREADS: '0',
+      SEND_THREADS: '1',
       CHART_THREADS: '0',
       UNRELATED: 'ignored',
     });
@@ -121,7 +120,7 @@ describe('loadConfig', () => {
       deliveryConcurrency: 50,
       jobLockSeconds: 30,
       stepThreads: 3,
-      sendThreads: 0,
+      sendThreads: 1,
       chartThreads: 0,
     });
   });

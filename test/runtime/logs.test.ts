@@ -123,7 +123,7 @@ describe('logs of Slack, the Telegram webhook and the queue dashboard', () => {
         SLACK_PORT: '0',
         OPS_PORT: '0',
         ADMIN_TOKEN: SECRETS.adminToken,
-        // The default on more than one core, set so that the test does not depend on the machine.
+        // A worker's requests from the send thread: its errors are logged as the main thread's are.
         SEND_THREADS: '1',
       },
       undefined,
