@@ -3,7 +3,8 @@ import type { Redis } from 'ioredis';
 
 /**
  * How long a pace's count of slots given outlives its last reservation (ms). A late request's notice
- * that comes after the count is gone is taken as though every slot since had been given, the safe way.
+ * that finds the count gone, or behind its own slot, cannot tell how many slots came after it, and
+ * moves the pace as if the rate's worth had (the safe way: counting too few moves it too little).
  */
 const COUNT_TTL_MS = 60_000;
 
@@ -72,8 +73,9 @@ const MOVE_BACK = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local from = math.max(tonumber(redis.call('GET', KEYS[1]) or '0'), now)
-local givenSince = math.max(0, tonumber(redis.call('GET', KEYS[2]) or '0') - tonumber(ARGV[2]) - 1)
-local toCome = math.max(0, tonumber(ARGV[4]) - givenSince - 1)
+local given = tonumber(redis.call('GET', KEYS[2]) or '-1')
+local toCome = 0
+if given > tonumber(ARGV[2]) then toCome = math.max(0, tonumber(ARGV[4]) - (given - tonumber(ARGV[2]) - 1) - 1) end
 local floor = tonumber(ARGV[1]) + tonumber(ARGV[3]) + tonumber(ARGV[6]) - toCome * tonumber(ARGV[5])
 if floor <= from then return 0 end
 redis.call('SET', KEYS[1], string.format('%.0f', floor), 'PX', math.ceil((floor - now) / 1000) + 1000)

@@ -168,6 +168,16 @@ describe('SendPacer', () => {
     expect(await nextFreeSlot(pacer)).toBe(next);
   });
 
+  it('moves the pace the safe way when its count of slots given is gone', async () => {
+    const { pacer } = countedPacer(30);
+    const late = await pacer.slot();
+    await redisFixture.redis.del(`${pacer.key}:given`);
+    await pacer.leftLate(late, late.lateAfter + 5);
+    // As though the rate's worth of slots had come since: the next one a second and the margin on.
+    expect(await nextFreeSlot(pacer)).toBeGreaterThanOrEqual(late.at + 5_000 + 1_020_000);
+    expect(await nextFreeSlot(pacer)).toBeLessThanOrEqual(late.at + 5_001 + 1_020_000);
+  });
+
   it('moves a pace far from full not at all for a request a little late', async () => {
     // A fan-out's pace with no platform limit: 100,000 slots a second, few of them given.
     const { pacer } = countedPacer(100_000);
