@@ -9,10 +9,12 @@
  *   npm run bench:fanout -- [--patients 100000] [--limited-messages 600] [--concurrency 50]
  *     [--rounds 3] [--diagnose-jobs 20000] [--delivery-rate 100000] [--send-threads N]
  *     [--history-days 0] [--stall-ms 0]
- *     [--limited-charts] [--limited-mondays] [--chat-gap-ms N] [--timeout-minutes 20] [--out FILE]
+ *     [--limited-charts] [--limited-mondays] [--chat-gap-ms N] [--fake-process own|shared]
+ *     [--timeout-minutes 20] [--out FILE]
  *
  * Everything runs on loopback: a private redis-server (or REDIS_URL with a random prefix, whose keys
- * alone are deleted afterwards) and the fake server in this process. Results: docs/PERFORMANCE.md.
+ * alone are deleted afterwards) and the fake server in a process of its own (or, with
+ * `--fake-process shared`, in this one). Results: docs/PERFORMANCE.md.
  */
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -32,8 +34,16 @@ import { encodeRecord } from '../src/runtime/record-codec.ts';
 import { platformChats, type Service, startService } from '../src/runtime/service.ts';
 import { localDate, localMinutes } from '../src/time/local.ts';
 import { realContent } from '../test/support/content.ts';
-import { achievedRate, type FakeBotApi, startFakeBotApi } from '../test/support/fake-bot-api.ts';
+import { achievedRate, type RateLimited } from '../test/support/fake-bot-api.ts';
 import { duePatient, seedDuePatients } from '../test/support/fanout.ts';
+import {
+  type Arrival,
+  type BenchFake,
+  type BenchFakeOptions,
+  type FakeCounts,
+  type FakeProcess,
+  startBenchFake,
+} from './fake-platform.ts';
 import {
   benchRedis,
   commandsText,
@@ -70,6 +80,7 @@ const { values: args } = parseArgs({
     'limited-charts': { type: 'boolean', default: false },
     'limited-mondays': { type: 'boolean', default: false },
     'chat-gap-ms': { type: 'string' },
+    'fake-process': { type: 'string', default: 'own' },
     'timeout-minutes': { type: 'string', default: '20' },
     out: { type: 'string' },
   },
@@ -117,6 +128,17 @@ const LIMITED_CHARTS = args['limited-charts'] === true;
 const LIMITED_MONDAYS = args['limited-mondays'] === true;
 /** C's TELEGRAM_CHAT_GAP_MS (unset: the config's default; 0 sends a chat's messages back to back). */
 const CHAT_GAP_MS = args['chat-gap-ms'] === undefined ? undefined : int('chat-gap-ms', 0);
+/**
+ * Where the fake Bot API runs. In its own process, as a platform is elsewhere: in this one it reads
+ * and stamps every request on this process's main thread, so a pause there (a batch of the pipeline's
+ * work, a garbage collection) stamps late requests that left another thread on time, and a request
+ * stamped on time after them can look a second too soon after one of them.
+ */
+const FAKE_PROCESS: FakeProcess = ((where) => {
+  if (where === 'own' || where === 'shared') return where;
+  process.stderr.write(`--fake-process: expected own or shared, got ${JSON.stringify(where)}\n`);
+  process.exit(2);
+})(args['fake-process']);
 const limits = new RunLimits(int('timeout-minutes'));
 const LIMIT = 30;
 const TOKEN = '123:bench';
@@ -125,9 +147,14 @@ const BATCH = 1000;
 const log = pino({ level: 'warn' });
 const runId = `bench-${randomBytes(4).toString('hex')}`;
 
-async function fakeApi(res: Resources, opts: Parameters<typeof startFakeBotApi>[0]): Promise<FakeBotApi> {
-  return res.own(await startFakeBotApi({ recordMessages: false, ...opts }), (fake) => fake.stop());
+async function fakeApi(res: Resources, opts: BenchFakeOptions): Promise<BenchFake> {
+  return res.own(await startBenchFake(FAKE_PROCESS, { recordMessages: false, ...opts }), (fake) =>
+    fake.stop(),
+  );
 }
+
+/** CPU marks that count the fake's own process with this one. */
+const cpuOf = (redis: Redis, fake: BenchFake) => cpuMark(redis, () => fake.cpuSeconds());
 
 async function service(
   res: Resources,
@@ -169,7 +196,7 @@ async function baseline(
   }
 
   let done = 0;
-  const before = await cpuMark(connection);
+  const before = await cpuOf(connection, fake);
   const processor = async (job: { data: { chatId: string } }) => {
     if (pacer) await pacer.slot();
     const result = await sender.send(job.data.chatId, message);
@@ -185,8 +212,8 @@ async function baseline(
     (n) => n >= count,
     { report: true },
   );
-  const cpu = cpuShare(before, await cpuMark(connection));
-  const { ms, rate } = atTheFake(fake);
+  const cpu = cpuShare(before, await cpuOf(connection, fake));
+  const { ms, rate } = atTheFake(await fake.counts());
   await res.end();
   return { jobs: done, ms, perSecond: rate, cpu };
 }
@@ -196,9 +223,9 @@ async function baseline(
  * first delivery at the fake to the last. So neither phase's start-up counts: not A's queue filling
  * nor B's service start (its step thread's boot) and first batch.
  */
-function atTheFake(fake: FakeBotApi): { ms: number; rate: number } {
-  const { firstDeliveryAt, lastDeliveryAt } = fake.stats;
-  const rate = achievedRate(fake.stats);
+function atTheFake(counts: FakeCounts): { ms: number; rate: number } {
+  const { firstDeliveryAt, lastDeliveryAt } = counts;
+  const rate = achievedRate(counts);
   if (firstDeliveryAt === undefined || lastDeliveryAt === undefined || rate === undefined)
     throw new Error('too few deliveries at the fake to time');
   return { ms: lastDeliveryAt - firstDeliveryAt, rate };
@@ -229,7 +256,7 @@ async function pipeline(redisUrl: string, redis: Redis, round: number) {
   const timers = res.own(new Queue(QUEUES.timers, queueOpts), (q) => q.close());
   const outbox = res.own(new Queue(QUEUES.outbox, queueOpts), (q) => q.close());
 
-  const before = await cpuMark(redis);
+  const before = await cpuOf(redis, fake);
   const t0 = performance.now();
   const tEpoch = Date.now(); // the fake stamps deliveries with Date.now()
   // The scheduler's first tick runs inside startService, so the clock starts before it.
@@ -263,12 +290,12 @@ async function pipeline(redisUrl: string, redis: Redis, round: number) {
       if ((t.failed ?? 0) > 0 || (o.failed ?? 0) > 0) {
         throw new Error(`jobs failed: ${t.failed} timer, ${o.failed} delivery (see the log above)`);
       }
-      return fake.stats.delivered;
+      return (await fake.counts()).delivered;
     },
     (n) => n >= N * MESSAGES_PER_PUSH,
     { report: true },
   );
-  const cpu = cpuShare(before, await cpuMark(redis));
+  const cpu = cpuShare(before, await cpuOf(redis, fake));
   // A timer job ends after its pushes, so the last ones can still be finishing at the last delivery.
   if (!timersAt) {
     await limits.waitUntil(
@@ -283,11 +310,12 @@ async function pipeline(redisUrl: string, redis: Redis, round: number) {
     timersAt = performance.now();
   }
   const memory = /used_memory_human:(\S+)/.exec(await redis.info('memory'))?.[1] ?? '?';
-  const { ms, rate } = atTheFake(fake);
-  const fromStartMs = (fake.stats.lastDeliveryAt ?? Date.now()) - tEpoch;
-  const firstMs = (fake.stats.firstDeliveryAt ?? Date.now()) - tEpoch;
-  const perChat = [...fake.stats.deliveredPerChat.values()];
-  const connections = fake.stats.connections;
+  const counts = await fake.counts();
+  const { ms, rate } = atTheFake(counts);
+  const fromStartMs = (counts.lastDeliveryAt ?? Date.now()) - tEpoch;
+  const firstMs = (counts.firstDeliveryAt ?? Date.now()) - tEpoch;
+  const perChat = await fake.perChat();
+  const connections = counts.connections;
   await res.end();
   return {
     seedMs,
@@ -354,14 +382,17 @@ async function limited(redisUrl: string, redis: Redis) {
   });
   await limits.waitUntil(
     'rate-limited messages delivered',
-    async () => fake.stats.delivered + fake.stats.photos,
+    async () => {
+      const { delivered, photos } = await fake.counts();
+      return delivered + photos;
+    },
     (n) => n >= requests,
     { report: true },
   );
-  const at = fake
-    .messages()
-    .map((m) => m.at)
-    .sort((x, y) => x - y);
+  const arrivals = (await fake.arrivals()).sort((x, y) => x.at - y.at);
+  const at = arrivals.map((a) => a.at);
+  const counts = await fake.counts();
+  const refusals = await fake.refusals();
   const gaps = at
     .slice(1)
     .map((t, i) => t - (at[i] as number))
@@ -371,13 +402,42 @@ async function limited(redisUrl: string, redis: Redis) {
     // A weekly review is a photo with its text as the caption.
     delivered: at.length,
     rate: span > 0 ? ((at.length - 1) * 1000) / span : 0,
-    status429: fake.stats.status429,
-    status429PerChat: fake.stats.status429PerChat,
+    status429: counts.status429,
+    status429PerChat: counts.status429PerChat,
+    refusals: refusals.map((r) => refusalText(r, arrivals)),
     medianGap: gaps[Math.floor(gaps.length / 2)] ?? 0,
     maxGap: gaps.at(-1) ?? 0,
+    tightest: tightest([...at, ...refusals.map((r) => r.at)].sort((x, y) => x - y)),
   };
   await res.end();
   return result;
+}
+
+/**
+ * The limit's worth of requests and one more, the closest together they came to the fake, first to
+ * last, those it refused included: under a second is a 429, and what is left above a second is the
+ * jitter on the way the run had to spare.
+ */
+function tightest(times: readonly number[]): number {
+  let least = Number.POSITIVE_INFINITY;
+  for (let i = LIMIT; i < times.length; i++)
+    least = Math.min(least, (times[i] as number) - (times[i - LIMIT] as number));
+  return least;
+}
+
+/**
+ * A 429 as the fake saw it: when it came in the phase, and the messages it let through in the second
+ * before it (to its chat, for the chat's own limit). With the limit at 30/s, a 429 for the overall
+ * limit has 30 there, the oldest less than a second before it by as much as the request came too soon.
+ */
+function refusalText(refusal: RateLimited, arrivals: readonly Arrival[]): string {
+  const before = arrivals.filter(
+    (a) =>
+      a.at > refusal.at - 1000 && a.at <= refusal.at && (!refusal.perChat || a.chatId === refusal.chatId),
+  );
+  const oldest = before[0]?.at;
+  const start = arrivals[0]?.at ?? refusal.at;
+  return `at +${fmt((refusal.at - start) / 1000, 3)} s, ${refusal.perChat ? `chat ${refusal.chatId}'s own limit` : 'the overall limit'}, ${before.length} let through ${refusal.perChat ? 'to it ' : ''}in the second before${oldest === undefined ? '' : `, the oldest ${refusal.at - oldest} ms before`}`;
 }
 
 /**
@@ -484,7 +544,7 @@ async function main(): Promise<void> {
   const aCpu = cpuPerUnit(a.cpu, a.jobs);
   const bCpu = cpuPerUnit(b.cpu, N);
   const bMost = (box.cpus * 1e6) / bCpu;
-  const cpuLine = `CPU per unit of work in round ${mid.round} (this process, the fake Bot API in it, and redis-server; user and system): A ${fmt(aCpu)} µs per job, B ${fmt(bCpu)} µs per patient (${(bCpu / aCpu).toFixed(2)} ×); at that cost, with all ${box.cpus} cores busy, B could serve at most ${fmt(bMost)} patients/s, ${(bMost / a.perSecond).toFixed(2)} of A.`;
+  const cpuLine = `CPU per unit of work in round ${mid.round} (this process, the fake Bot API ${FAKE_PROCESS === 'own' ? 'in its own process' : 'in this one'}, and redis-server; user and system): A ${fmt(aCpu)} µs per job, B ${fmt(bCpu)} µs per patient (${(bCpu / aCpu).toFixed(2)} ×); at that cost, with all ${box.cpus} cores busy, B could serve at most ${fmt(bMost)} patients/s, ${(bMost / a.perSecond).toFixed(2)} of A.`;
   say(`\n   ${cpuLine}`);
 
   say(
@@ -492,8 +552,9 @@ async function main(): Promise<void> {
   );
   const c = await limited(redisUrl, redis);
   say(
-    `   ${fmt(c.delivered)} messages at ${fmt(c.rate, 2)}/s, ${c.status429} answered 429 (${c.status429PerChat} for a chat's own limit)`,
+    `   ${fmt(c.delivered)} messages at ${fmt(c.rate, 2)}/s, ${c.status429} answered 429 (${c.status429PerChat} for a chat's own limit); the closest ${LIMIT + 1} in a row ${fmt(c.tightest)} ms apart`,
   );
+  for (const line of c.refusals) say(`   429 ${line}`);
 
   const ok = (pass: boolean) => (pass ? 'met' : 'missed');
   const ratio = (x: number, digits = 2) => x.toFixed(digits);
@@ -539,6 +600,7 @@ async function main(): Promise<void> {
   const report = [
     `Command: \`${command}\``,
     `Date: ${new Date().toISOString()}`,
+    `Fake Bot API: ${FAKE_PROCESS === 'own' ? 'in a process of its own' : "in the benchmark's process (--fake-process shared)"}, on loopback`,
     `Machine: nproc ${box.cpus} (${box.cpuModel}), ${fmt(box.memGiB, 1)} GiB RAM, node ${box.node}, redis-server ${box.redis}`,
     '',
     '| Measure | Value | Ratio | Target |',
@@ -561,7 +623,8 @@ async function main(): Promise<void> {
     `- B stages: every due entry scheduled at ${fmt(b.scheduledMs / 1000, 1)} s; every timer job run at ${fmt(b.timersMs / 1000, 1)} s (${fmt(perSecond(N, b.timersMs))} patients/s); largest backlog ${fmt(b.maxTimerBacklog)} timer jobs, ${fmt(b.maxOutboxBacklog)} deliveries.`,
     `- B load: ${cpuText(b.cpu)}; per patient ${commandsText(b.cpu, N)}; ${b.connections} TCP connections at the fake; Redis used ${b.memory} at the end (finished jobs are kept an hour, 10,000 at most).`,
     `- ${cpuLine}`,
-    `- C: ${fmt(c.delivered)} messages put straight on the outbox, ${LIMITED_MONDAYS ? `every other chat a Monday's push (a weekly review with its chart, then the session) as one delivery, ${CHAT_GAP_MS ?? 'the default'} ms apart` : `to distinct chats${LIMITED_CHARTS ? ', every other one a weekly review with its chart (drawn as it is delivered)' : ''}`}; a slot every ${interval(LIMIT)} µs, a ceiling of ${fmt(1e6 / interval(LIMIT), 2)}/s (${ratio(1e6 / interval(LIMIT) / LIMIT, 3)} of ${LIMIT}/s); gaps between deliveries at the fake: median ${c.medianGap} ms, longest ${c.maxGap} ms${STALL_MS > 0 ? `; the process blocked its event loop ${STALL_MS} ms every ${STALL_EVERY_MS} ms` : ''}.`,
+    `- C: ${fmt(c.delivered)} messages put straight on the outbox, ${LIMITED_MONDAYS ? `every other chat a Monday's push (a weekly review with its chart, then the session) as one delivery, ${CHAT_GAP_MS ?? 'the default'} ms apart` : `to distinct chats${LIMITED_CHARTS ? ', every other one a weekly review with its chart (drawn as it is delivered)' : ''}`}; a slot every ${interval(LIMIT)} µs, a ceiling of ${fmt(1e6 / interval(LIMIT), 2)}/s (${ratio(1e6 / interval(LIMIT) / LIMIT, 3)} of ${LIMIT}/s); gaps between deliveries at the fake: median ${c.medianGap} ms, longest ${c.maxGap} ms; the closest ${LIMIT + 1} deliveries in a row came ${fmt(c.tightest)} ms apart, first to last (the fake answers 429 under 1,000)${STALL_MS > 0 ? `; the process blocked its event loop ${STALL_MS} ms every ${STALL_EVERY_MS} ms` : ''}.`,
+    ...c.refusals.map((line) => `- C: a 429 ${line}.`),
   ].join('\n');
   say(`\n${report}`);
   if (args.out) writeFileSync(args.out, `${report}\n`);

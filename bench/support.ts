@@ -124,10 +124,10 @@ function threadSchedule(): { running: number; waiting: number } | undefined {
 }
 
 /**
- * CPU seconds of this process and of redis-server, and the commands redis-server ran (those inside
+ * CPU seconds of this process (and of `others`) and of redis-server, and the commands redis-server ran (those inside
  * Lua scripts included), to see which one a phase saturates and what each item asks of Redis.
  */
-export async function cpuMark(redis: Redis) {
+export async function cpuMark(redis: Redis, others?: () => Promise<number>) {
   const info = (await redis.info('cpu')) + (await redis.info('stats'));
   const num = (name: string) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)?.[1] ?? 0);
   const byName = new Map<string, number>();
@@ -137,7 +137,8 @@ export async function cpuMark(redis: Redis) {
   const own = process.cpuUsage();
   return {
     at: performance.now(),
-    node: (own.user + own.system) / 1e6,
+    /** This process's and those `others` counts (e.g. a fake platform's own process). */
+    node: (own.user + own.system) / 1e6 + (others ? await others() : 0),
     redis: num('used_cpu_user') + num('used_cpu_sys'),
     commands: num('total_commands_processed'),
     byName,

@@ -59,6 +59,17 @@ export interface FakeBotApiOptions extends FakeBotApiBehaviour {
    * way instead of polling the counters.
    */
   onDelivered?: (chatId: string) => void;
+  /** Told of every message answered 429 by `rateLimit`, as it is answered: to read why it was. */
+  onRateLimited?: (refusal: RateLimited) => void;
+}
+
+/** A message `rateLimit` refused. */
+export interface RateLimited {
+  chatId: string;
+  /** Date.now() when it arrived. */
+  at: number;
+  /** Refused for the chat's own limit (the overall one had room). */
+  perChat: boolean;
 }
 
 export interface SentMessage {
@@ -138,7 +149,9 @@ export interface FakeBotApi {
  * undefined with fewer than two. A sliding-window limit lets a burst through at each window edge, so
  * read it over runs of several seconds.
  */
-export function achievedRate(stats: FakeBotApiStats): number | undefined {
+export function achievedRate(
+  stats: Pick<FakeBotApiStats, 'delivered' | 'firstDeliveryAt' | 'lastDeliveryAt'>,
+): number | undefined {
   if (stats.delivered < 2 || stats.firstDeliveryAt === undefined || stats.lastDeliveryAt === undefined) {
     return undefined;
   }
@@ -498,6 +511,7 @@ export async function startFakeBotApi(opts: FakeBotApiOptions = {}): Promise<Fak
         stats.status429++;
         if (overall) stats.status429PerChat++;
         noteRetryAfter(now, limit.retryAfter);
+        opts.onRateLimited?.({ chatId, at: now, perChat: overall });
         return tooManyBody(limit.retryAfter);
       }
       globalWindow.take(now);
