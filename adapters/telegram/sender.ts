@@ -1,8 +1,8 @@
-import { performance } from 'node:perf_hooks';
 import { Api, GrammyError, InputFile } from 'grammy';
 import type { InlineKeyboardButton, InlineKeyboardMarkup } from 'grammy/types';
 import type { DeliveryResult, Departure } from '../../jobs/delivery.ts';
 import type { Choice, OutboundMessage } from '../../src/engine/events.ts';
+import { watchDepartures } from './departures.ts';
 
 export type { DeliveryResult };
 
@@ -123,12 +123,6 @@ export function deliveryResultOf(error: unknown): DeliveryResult | undefined {
   return undefined;
 }
 
-/** Tells a departure whose time is past that its request leaves now. */
-function leaving(departure: Departure): void {
-  const now = performance.now();
-  if (now > departure.lateAfter) departure.leftLate(now);
-}
-
 /** An edit Telegram refuses because there is nothing left to change (or nothing to change): done. */
 const NOTHING_TO_EDIT = /message is not modified|message to edit not found|message can't be edited/i;
 
@@ -137,9 +131,11 @@ const NOTHING_TO_EDIT = /message is not modified|message to edit not found|messa
  * and rate limits.
  */
 export function createTelegramSender(opts: TelegramSenderOptions): TelegramSender {
+  const departures = watchDepartures(opts.apiRoot ?? 'https://api.telegram.org');
   const api = new Api(opts.token, {
     ...(opts.apiRoot !== undefined ? { apiRoot: opts.apiRoot } : {}),
     timeoutSeconds: opts.timeoutSeconds ?? DEFAULT_TIMEOUT_SECONDS,
+    baseFetchConfig: { agent: departures.agent },
   });
 
   async function send(
@@ -149,19 +145,22 @@ export function createTelegramSender(opts: TelegramSenderOptions): TelegramSende
   ): Promise<DeliveryResult> {
     const replyMarkup = inlineKeyboard(message.choices, message.seq);
     const markup = replyMarkup ? { reply_markup: replyMarkup } : {};
-    if (departure) leaving(departure);
     try {
       if (message.image) {
         const photo = new InputFile(Buffer.from(message.image.png, 'base64'), 'chart.png');
         // A caption holds 1024 characters; a longer text follows the picture as its own message.
         if (message.text.length <= CAPTION_MAX_CHARS) {
           const caption = message.text ? { caption: message.text } : {};
-          const sent = await api.sendPhoto(chatId, photo, { ...caption, ...markup });
+          const sent = await departures.departing(departure, () =>
+            api.sendPhoto(chatId, photo, { ...caption, ...markup }),
+          );
           return { ok: true, messageId: String(sent.message_id) };
         }
-        await api.sendPhoto(chatId, photo);
+        await departures.departing(departure, () => api.sendPhoto(chatId, photo));
+        // The text's request leaves after the photo's answer, on no slot of its own.
+        departure = undefined;
       }
-      const sent = await api.sendMessage(chatId, message.text, markup);
+      const sent = await departures.departing(departure, () => api.sendMessage(chatId, message.text, markup));
       return { ok: true, messageId: String(sent.message_id) };
     } catch (error) {
       const result = deliveryResultOf(error);
