@@ -418,10 +418,12 @@ async function limited(redisUrl: string, redis: Redis) {
  * last, those it refused included: under a second is a 429, and what is left above a second is the
  * jitter on the way the run had to spare.
  */
-function tightest(times: readonly number[]): number {
-  let least = Number.POSITIVE_INFINITY;
-  for (let i = LIMIT; i < times.length; i++)
-    least = Math.min(least, (times[i] as number) - (times[i - LIMIT] as number));
+function tightest(times: readonly number[]): { ms: number; from: number } {
+  let least = { ms: Number.POSITIVE_INFINITY, from: 0 };
+  for (let i = LIMIT; i < times.length; i++) {
+    const ms = (times[i] as number) - (times[i - LIMIT] as number);
+    if (ms < least.ms) least = { ms, from: (times[i - LIMIT] as number) - (times[0] as number) };
+  }
   return least;
 }
 
@@ -552,7 +554,7 @@ async function main(): Promise<void> {
   );
   const c = await limited(redisUrl, redis);
   say(
-    `   ${fmt(c.delivered)} messages at ${fmt(c.rate, 2)}/s, ${c.status429} answered 429 (${c.status429PerChat} for a chat's own limit); the closest ${LIMIT + 1} in a row ${fmt(c.tightest)} ms apart`,
+    `   ${fmt(c.delivered)} messages at ${fmt(c.rate, 2)}/s, ${c.status429} answered 429 (${c.status429PerChat} for a chat's own limit); the closest ${LIMIT + 1} in a row ${fmt(c.tightest.ms)} ms apart, from +${fmt(c.tightest.from / 1000, 3)} s`,
   );
   for (const line of c.refusals) say(`   429 ${line}`);
 
@@ -623,7 +625,7 @@ async function main(): Promise<void> {
     `- B stages: every due entry scheduled at ${fmt(b.scheduledMs / 1000, 1)} s; every timer job run at ${fmt(b.timersMs / 1000, 1)} s (${fmt(perSecond(N, b.timersMs))} patients/s); largest backlog ${fmt(b.maxTimerBacklog)} timer jobs, ${fmt(b.maxOutboxBacklog)} deliveries.`,
     `- B load: ${cpuText(b.cpu)}; per patient ${commandsText(b.cpu, N)}; ${b.connections} TCP connections at the fake; Redis used ${b.memory} at the end (finished jobs are kept an hour, 10,000 at most).`,
     `- ${cpuLine}`,
-    `- C: ${fmt(c.delivered)} messages put straight on the outbox, ${LIMITED_MONDAYS ? `every other chat a Monday's push (a weekly review with its chart, then the session) as one delivery, ${CHAT_GAP_MS ?? 'the default'} ms apart` : `to distinct chats${LIMITED_CHARTS ? ', every other one a weekly review with its chart (drawn as it is delivered)' : ''}`}; a slot every ${interval(LIMIT)} µs, a ceiling of ${fmt(1e6 / interval(LIMIT), 2)}/s (${ratio(1e6 / interval(LIMIT) / LIMIT, 3)} of ${LIMIT}/s); gaps between deliveries at the fake: median ${c.medianGap} ms, longest ${c.maxGap} ms; the closest ${LIMIT + 1} deliveries in a row came ${fmt(c.tightest)} ms apart, first to last (the fake answers 429 under 1,000)${STALL_MS > 0 ? `; the process blocked its event loop ${STALL_MS} ms every ${STALL_EVERY_MS} ms` : ''}.`,
+    `- C: ${fmt(c.delivered)} messages put straight on the outbox, ${LIMITED_MONDAYS ? `every other chat a Monday's push (a weekly review with its chart, then the session) as one delivery, ${CHAT_GAP_MS ?? 'the default'} ms apart` : `to distinct chats${LIMITED_CHARTS ? ', every other one a weekly review with its chart (drawn as it is delivered)' : ''}`}; a slot every ${interval(LIMIT)} µs, a ceiling of ${fmt(1e6 / interval(LIMIT), 2)}/s (${ratio(1e6 / interval(LIMIT) / LIMIT, 3)} of ${LIMIT}/s); gaps between deliveries at the fake: median ${c.medianGap} ms, longest ${c.maxGap} ms; the closest ${LIMIT + 1} deliveries in a row came ${fmt(c.tightest.ms)} ms apart, first to last, the first of them ${fmt(c.tightest.from / 1000, 3)} s into the phase (the fake answers 429 under 1,000)${STALL_MS > 0 ? `; the process blocked its event loop ${STALL_MS} ms every ${STALL_EVERY_MS} ms` : ''}.`,
     ...c.refusals.map((line) => `- C: a 429 ${line}.`),
   ].join('\n');
   say(`\n${report}`);
