@@ -139,6 +139,12 @@ async function startInOwnProcess(opts: BenchFakeOptions): Promise<BenchFake> {
     if (message.error !== undefined) waiter.reject(new Error(`fake Bot API process: ${message.error}`));
     else waiter.resolve(message.value);
   });
+  // A fork that cannot start is told as an exit too; without a listener its error would end the run.
+  child.on('error', (error) => {
+    gone ??= new Error(`fake Bot API process: ${error.message}`);
+    for (const waiter of waiting.values()) waiter.reject(gone);
+    waiting.clear();
+  });
   child.once('exit', (code, signal) => {
     gone = new Error(`fake Bot API process exited (${signal ?? `code ${code}`})`);
     for (const waiter of waiting.values()) waiter.reject(gone);

@@ -124,8 +124,9 @@ function threadSchedule(): { running: number; waiting: number } | undefined {
 }
 
 /**
- * CPU seconds of this process (and of `others`) and of redis-server, and the commands redis-server ran (those inside
- * Lua scripts included), to see which one a phase saturates and what each item asks of Redis.
+ * CPU seconds of this process (and of `others`) and of redis-server, and the commands redis-server
+ * ran (those inside Lua scripts included), to see which one a phase saturates and what each item
+ * asks of Redis.
  */
 export async function cpuMark(redis: Redis, others?: () => Promise<number>) {
   const info = (await redis.info('cpu')) + (await redis.info('stats'));
@@ -137,7 +138,7 @@ export async function cpuMark(redis: Redis, others?: () => Promise<number>) {
   const own = process.cpuUsage();
   return {
     at: performance.now(),
-    /** This process's and those `others` counts (e.g. a fake platform's own process). */
+    /** This process's CPU seconds and those `others` gives (a fake platform in its own process). */
     node: (own.user + own.system) / 1e6 + (others ? await others() : 0),
     redis: num('used_cpu_user') + num('used_cpu_sys'),
     commands: num('total_commands_processed'),
