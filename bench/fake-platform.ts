@@ -36,16 +36,18 @@ export interface Arrival {
   at: number;
 }
 
-export type FakeCounts = Pick<
-  FakeBotApiStats,
-  | 'delivered'
-  | 'photos'
-  | 'status429'
-  | 'status429PerChat'
-  | 'connections'
-  | 'firstDeliveryAt'
-  | 'lastDeliveryAt'
->;
+/** The counters a phase reads while it runs, without the per-chat map. */
+const COUNT_KEYS = [
+  'delivered',
+  'photos',
+  'status429',
+  'status429PerChat',
+  'connections',
+  'firstDeliveryAt',
+  'lastDeliveryAt',
+] as const satisfies readonly (keyof FakeBotApiStats)[];
+
+export type FakeCounts = Pick<FakeBotApiStats, (typeof COUNT_KEYS)[number]>;
 
 /** What can cross to the fake's process: its options without the functions. */
 export type BenchFakeOptions = Pick<FakeBotApiOptions, 'rateLimit' | 'recordMessages'>;
@@ -60,26 +62,8 @@ export function answerer(
 ): (question: Question) => unknown {
   return (question) => {
     switch (question) {
-      case 'counts': {
-        const {
-          delivered,
-          photos,
-          status429,
-          status429PerChat,
-          connections,
-          firstDeliveryAt,
-          lastDeliveryAt,
-        } = fake.stats;
-        return {
-          delivered,
-          photos,
-          status429,
-          status429PerChat,
-          connections,
-          firstDeliveryAt,
-          lastDeliveryAt,
-        } satisfies FakeCounts;
-      }
+      case 'counts':
+        return Object.fromEntries(COUNT_KEYS.map((key) => [key, fake.stats[key]])) as FakeCounts;
       case 'perChat':
         return [...fake.stats.deliveredPerChat.values()];
       case 'arrivals':
