@@ -13,7 +13,6 @@ import {
  */
 export interface BenchFake {
   readonly apiRoot: string;
-  readonly where: FakeProcess;
   counts(): Promise<FakeCounts>;
   /** sendMessage calls answered ok, one number a chat. */
   perChat(): Promise<number[]>;
@@ -90,7 +89,6 @@ async function startShared(opts: BenchFakeOptions): Promise<BenchFake> {
   const ask = async <T>(question: Question) => answer(question) as T;
   return {
     apiRoot: fake.apiRoot,
-    where: 'shared',
     counts: () => ask('counts'),
     perChat: () => ask('perChat'),
     arrivals: () => ask('arrivals'),
@@ -123,17 +121,16 @@ async function startInOwnProcess(opts: BenchFakeOptions): Promise<BenchFake> {
     if (message.error !== undefined) waiter.reject(new Error(`fake Bot API process: ${message.error}`));
     else waiter.resolve(message.value);
   });
-  // A fork that cannot start is told as an exit too; without a listener its error would end the run.
-  child.on('error', (error) => {
-    gone ??= new Error(`fake Bot API process: ${error.message}`);
+  const fail = (error: Error) => {
+    gone ??= error;
     for (const waiter of waiting.values()) waiter.reject(gone);
     waiting.clear();
-  });
-  child.once('exit', (code, signal) => {
-    gone = new Error(`fake Bot API process exited (${signal ?? `code ${code}`})`);
-    for (const waiter of waiting.values()) waiter.reject(gone);
-    waiting.clear();
-  });
+  };
+  // A fork that cannot start says so here; without a listener its error would end the run.
+  child.on('error', (error) => fail(new Error(`fake Bot API process: ${error.message}`)));
+  child.once('exit', (code, signal) =>
+    fail(new Error(`fake Bot API process exited (${signal ?? `code ${code}`})`)),
+  );
   const call = <T>(message: { ask: Question | 'start' | 'stop'; opts?: BenchFakeOptions }) =>
     new Promise<T>((resolve, reject) => {
       if (gone) return reject(gone);
@@ -144,7 +141,6 @@ async function startInOwnProcess(opts: BenchFakeOptions): Promise<BenchFake> {
   const apiRoot = await call<string>({ ask: 'start', opts });
   return {
     apiRoot,
-    where: 'own',
     counts: () => call({ ask: 'counts' }),
     perChat: () => call({ ask: 'perChat' }),
     arrivals: () => call({ ask: 'arrivals' }),
@@ -152,7 +148,7 @@ async function startInOwnProcess(opts: BenchFakeOptions): Promise<BenchFake> {
     cpuSeconds: () => call({ ask: 'cpuSeconds' }),
     async stop() {
       if (!gone) await call({ ask: 'stop' }).catch(() => undefined);
-      child.disconnect();
+      if (child.connected) child.disconnect();
       await exited;
     },
   };
