@@ -7,7 +7,7 @@
  * outbox's delivery worker.
  *
  *   npm run bench:fanout -- [--patients 100000] [--limited-messages 600] [--concurrency 50]
- *     [--rounds 3] [--diagnose-jobs 20000] [--delivery-rate 100000] [--send-threads N]
+ *     [--rounds 3] [--diagnose-jobs 20000] [--delivery-rate 100000] [--send-threads N] [--step-threads N]
  *     [--history-days 0] [--stall-ms 0]
  *     [--limited-charts] [--limited-mondays] [--chat-gap-ms N] [--fake-process own|shared]
  *     [--timeout-minutes 20] [--out FILE]
@@ -46,8 +46,10 @@ import {
 } from './fake-platform.ts';
 import {
   benchRedis,
+  type CpuShare,
   commandsText,
   cpuMark,
+  cpuParts,
   cpuPerUnit,
   cpuShare,
   cpuText,
@@ -75,6 +77,7 @@ const { values: args } = parseArgs({
     'diagnose-jobs': { type: 'string', default: '20000' },
     'delivery-rate': { type: 'string', default: '100000' },
     'send-threads': { type: 'string' },
+    'step-threads': { type: 'string' },
     'history-days': { type: 'string', default: '0' },
     'stall-ms': { type: 'string', default: '0' },
     'limited-charts': { type: 'boolean', default: false },
@@ -105,6 +108,8 @@ const ROUNDS = int('rounds');
 const DELIVERY_RATE = int('delivery-rate');
 /** B's and C's SEND_THREADS (unset: the config's default, 0). */
 const SEND_THREADS = args['send-threads'] === undefined ? undefined : int('send-threads', 0);
+/** B's STEP_THREADS (unset: the config's default, the cores but one). */
+const STEP_THREADS = args['step-threads'] === undefined ? undefined : int('step-threads', 0);
 /**
  * Days of check-ins B's patients have behind them (0: onboarded an hour ago). A record, and the
  * engine's step on it, grows with them.
@@ -265,6 +270,7 @@ async function pipeline(redisUrl: string, redis: Redis, round: number) {
     DELIVERY_CONCURRENCY: String(CONCURRENCY),
     TELEGRAM_RATE_PER_SECOND: String(DELIVERY_RATE),
     ...(SEND_THREADS === undefined ? {} : { SEND_THREADS: String(SEND_THREADS) }),
+    ...(STEP_THREADS === undefined ? {} : { STEP_THREADS: String(STEP_THREADS) }),
   });
 
   // Stage times: when the scheduler has turned every due entry into a job, when the timer queue
@@ -547,7 +553,13 @@ async function main(): Promise<void> {
   const bCpu = cpuPerUnit(b.cpu, N);
   const bMost = (box.cpus * 1e6) / bCpu;
   const cpuLine = `CPU per unit of work in round ${mid.round} (this process, the fake Bot API ${FAKE_PROCESS === 'own' ? 'in its own process' : 'in this one'}, and redis-server; user and system): A ${fmt(aCpu)} µs per job, B ${fmt(bCpu)} µs per patient (${(bCpu / aCpu).toFixed(2)} ×); at that cost, with all ${box.cpus} cores busy, B could serve at most ${fmt(bMost)} patients/s, ${(bMost / a.perSecond).toFixed(2)} of A.`;
-  say(`\n   ${cpuLine}`);
+  // Where each unit's CPU went: on two cores, B's total is what bounds it, not its main thread alone.
+  const parts = (c: CpuShare, units: number, rest: string) => {
+    const p = cpuParts(c, units);
+    return `${p.main === undefined ? '' : `main thread ${fmt(p.main)}, `}${p.main === undefined ? 'this process' : rest} ${fmt(p.otherThreads)}, ${FAKE_PROCESS === 'own' ? `the fake ${fmt(p.others)}, ` : ''}redis-server ${fmt(p.redis)}`;
+  };
+  const partsLine = `Where it went, µs: A per job: ${parts(a.cpu, a.jobs, "the process's other threads (V8's helpers)")}; B per patient: ${parts(b.cpu, N, "the process's other threads (the step thread, V8's helpers)")}.`;
+  say(`\n   ${cpuLine}\n   ${partsLine}`);
 
   say(
     `\nC. ${LIMIT}/s limit, fake answers 429 above ${LIMIT}/s or 1/s per chat${LIMITED_CHARTS ? ', every other message a weekly review with its chart' : ''} …`,
@@ -620,11 +632,12 @@ async function main(): Promise<void> {
     '',
     `- A: ${fmt(a.jobs)} jobs, concurrency ${CONCURRENCY}, delivered in ${fmt(a.ms / 1000, 1)} s from the first delivery at the fake to the last; ${cpuText(a.cpu)}; per job ${commandsText(a.cpu, a.jobs)}.`,
     ...(a2 ? [`- A2: ${fmt(a2.jobs)} jobs in ${fmt(a2.ms / 1000, 1)} s; ${cpuText(a2.cpu)}.`] : []),
-    `- B: ${fmt(N)} patients, ${sample.length} messages each, ${HISTORY_DAYS === 0 ? 'onboarded an hour before' : `${HISTORY_DAYS} days of daily check-ins behind each (a record of ${encodeRecord(state, new Map(), Buffer.alloc(0), []).length} bytes without its audit log)`}; TELEGRAM_RATE_PER_SECOND ${fmt(DELIVERY_RATE)} (a slot every ${interval(DELIVERY_RATE)} µs), DELIVERY_CONCURRENCY ${CONCURRENCY}, STEP_THREADS ${loadConfig({}).stepThreads} (the default here: the cores but one), SEND_THREADS ${SEND_THREADS ?? loadConfig({}).sendThreads}${SEND_THREADS === undefined ? ' (the default)' : ''}. States and schedules seeded in ${fmt(b.seedMs / 1000, 1)} s (not timed).`,
+    `- B: ${fmt(N)} patients, ${sample.length} messages each, ${HISTORY_DAYS === 0 ? 'onboarded an hour before' : `${HISTORY_DAYS} days of daily check-ins behind each (a record of ${encodeRecord(state, new Map(), Buffer.alloc(0), []).length} bytes without its audit log)`}; TELEGRAM_RATE_PER_SECOND ${fmt(DELIVERY_RATE)} (a slot every ${interval(DELIVERY_RATE)} µs), DELIVERY_CONCURRENCY ${CONCURRENCY}, STEP_THREADS ${STEP_THREADS ?? `${loadConfig({}).stepThreads} (the default here: the cores but one)`}, SEND_THREADS ${SEND_THREADS ?? loadConfig({}).sendThreads}${SEND_THREADS === undefined ? ' (the default)' : ''}. States and schedules seeded in ${fmt(b.seedMs / 1000, 1)} s (not timed).`,
     `- B: ${fmt(b.messages)} messages, ${fmt(b.patients)} patients served, ${b.duplicates} served more than once (${rounds.reduce((n, r) => n + r.b.duplicates, 0)} in all rounds), delivered in ${fmt(b.ms / 1000, 1)} s from the first delivery at the fake to the last; the first came ${fmt(b.firstMs / 1000, 1)} s and the last ${fmt(b.fromStartMs / 1000, 1)} s after the service was started.`,
     `- B stages: every due entry scheduled at ${fmt(b.scheduledMs / 1000, 1)} s; every timer job run at ${fmt(b.timersMs / 1000, 1)} s (${fmt(perSecond(N, b.timersMs))} patients/s); largest backlog ${fmt(b.maxTimerBacklog)} timer jobs, ${fmt(b.maxOutboxBacklog)} deliveries.`,
     `- B load: ${cpuText(b.cpu)}; per patient ${commandsText(b.cpu, N)}; ${b.connections} TCP connections at the fake; Redis used ${b.memory} at the end (finished jobs are kept an hour, 10,000 at most).`,
     `- ${cpuLine}`,
+    `- ${partsLine}`,
     `- C: ${fmt(c.delivered)} messages put straight on the outbox, ${LIMITED_MONDAYS ? `every other chat a Monday's push (a weekly review with its chart, then the session) as one delivery, ${CHAT_GAP_MS ?? 'the default'} ms apart` : `to distinct chats${LIMITED_CHARTS ? ', every other one a weekly review with its chart (drawn as it is delivered)' : ''}`}; a slot every ${interval(LIMIT)} µs, a ceiling of ${fmt(1e6 / interval(LIMIT), 2)}/s (${ratio(1e6 / interval(LIMIT) / LIMIT, 3)} of ${LIMIT}/s); gaps between deliveries at the fake: median ${c.medianGap} ms, longest ${c.maxGap} ms; the closest ${LIMIT + 1} deliveries in a row came ${fmt(c.tightest.ms)} ms apart, first to last, the first of them ${fmt(c.tightest.from / 1000, 3)} s into the phase (the fake answers 429 under 1,000)${STALL_MS > 0 ? `; the process blocked its event loop ${STALL_MS} ms every ${STALL_EVERY_MS} ms` : ''}.`,
     ...c.refusals.map((line) => `- C: a 429 ${line}.`),
   ].join('\n');

@@ -135,11 +135,15 @@ export async function cpuMark(redis: Redis, others?: () => Promise<number>) {
   for (const [, name, calls] of (await redis.info('commandstats')).matchAll(/cmdstat_([^:]+):calls=(\d+)/g)) {
     byName.set(name as string, Number(calls));
   }
-  const own = process.cpuUsage();
+  const usage = process.cpuUsage();
+  const own = (usage.user + usage.system) / 1e6;
+  const elsewhere = others ? await others() : 0;
   return {
     at: performance.now(),
     /** This process's CPU seconds and those `others` gives (a fake platform in its own process). */
-    node: (own.user + own.system) / 1e6 + (others ? await others() : 0),
+    node: own + elsewhere,
+    /** `node`'s part that is `others`'. */
+    others: elsewhere,
     redis: num('used_cpu_user') + num('used_cpu_sys'),
     commands: num('total_commands_processed'),
     byName,
@@ -155,6 +159,7 @@ export function cpuShare(from: CpuMark, to: CpuMark) {
   return {
     seconds: wall,
     node: (to.node - from.node) / wall,
+    others: (to.others - from.others) / wall,
     redis: (to.redis - from.redis) / wall,
     commands: to.commands - from.commands,
     byName: new Map(
@@ -208,6 +213,24 @@ export async function deleteRunKeys(redis: Redis, runId: string): Promise<void> 
 
 /** CPU time (this process and redis-server, user and system) per unit of work, in µs. */
 export const cpuPerUnit = (c: CpuShare, units: number) => ((c.node + c.redis) * c.seconds * 1e6) / units;
+
+/**
+ * `cpuPerUnit` by where it was spent (µs a unit): this process's main thread and its other threads
+ * (worker threads, V8's garbage-collection and compiler helpers, libuv's pool), the `others` of
+ * `cpuMark` (a fake platform's process) and redis-server. Without Linux's scheduler statistics the
+ * main thread is not told from the rest (`main` undefined).
+ */
+export function cpuParts(c: CpuShare, units: number) {
+  const us = (share: number) => (share * c.seconds * 1e6) / units;
+  const own = us(c.node - c.others);
+  const main = c.main ? us(c.main.running) : undefined;
+  return {
+    main,
+    otherThreads: main === undefined ? own : Math.max(0, own - main),
+    others: us(c.others),
+    redis: us(c.redis),
+  };
+}
 
 /** Redis commands per unit of work (an update, a patient), the most frequent by name. */
 export const commandsText = (c: CpuShare, units: number) =>
