@@ -1,5 +1,6 @@
 import { DateTime } from 'luxon';
 import { type Content, type Params, render } from '../content/content.ts';
+import { formatDate, formatNumber } from '../content/locale-format.ts';
 import type { Locale } from '../content/schema.ts';
 import type { DayRecord, PatientState } from '../engine/state.ts';
 import { addDays, daysBetween, isValidDate, localDate } from '../time/local.ts';
@@ -241,12 +242,9 @@ export function orderDigest(rows: readonly DigestRow[]): DigestRow[] {
 // Copy formats plain arguments with String(), which would give "4.2" in German: numbers go in as
 // strings formatted for the locale, except counts that drive a plural.
 const oneDecimal = (locale: Locale, n: number) =>
-  new Intl.NumberFormat(locale, { minimumFractionDigits: 1, maximumFractionDigits: 1 }).format(n);
-const whole = (locale: Locale, n: number) => new Intl.NumberFormat(locale).format(n);
+  formatNumber(locale, n, { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+const whole = (locale: Locale, n: number) => formatNumber(locale, n);
 const percentOf = (locale: Locale, share: number) => whole(locale, Math.round(share * 100));
-
-const dateText = (locale: Locale, date: string, format: Intl.DateTimeFormatOptions) =>
-  DateTime.fromISO(date, { zone: 'UTC' }).setLocale(locale).toLocaleString(format);
 
 /** The patient's weekly message. */
 export function summaryText(
@@ -259,8 +257,8 @@ export function summaryText(
   const dayMonth: Intl.DateTimeFormatOptions = { day: 'numeric', month: 'short' };
   const lines = [
     t('summary.title', {
-      from: dateText(locale, s.weekStart, dayMonth),
-      to: dateText(locale, addDays(s.weekStart, 6), dayMonth),
+      from: formatDate(locale, s.weekStart, dayMonth),
+      to: formatDate(locale, addDays(s.weekStart, 6), dayMonth),
     }),
   ];
 
@@ -308,13 +306,13 @@ export function summaryText(
           name === 'ladder' && typeof value === 'string'
             ? ladderName(value)
             : typeof value === 'number' && !Number.isInteger(value)
-              ? new Intl.NumberFormat(locale).format(value)
+              ? formatNumber(locale, value)
               : value,
         ]),
       );
     const changes = s.levelChanges.map((c) =>
       t('summary.level_change', {
-        date: dateText(locale, c.date, { weekday: 'short', day: 'numeric', month: 'short' }),
+        date: formatDate(locale, c.date, { weekday: 'short', day: 'numeric', month: 'short' }),
         change: t(c.to < c.from ? 'change.down' : 'change.up', { ladder: ladderName(c.ladder), level: c.to }),
         reason: t(c.reason.key, named(c.reason.params)),
       }),
@@ -377,7 +375,7 @@ export function coachDigestText(
   weekStart: string,
 ): string {
   const t = (key: string, params: Params = {}) => render(content, locale, key, params);
-  const title = t('digest.title', { date: dateText(locale, weekStart, DateTime.DATE_MED) });
+  const title = t('digest.title', { date: formatDate(locale, weekStart, DateTime.DATE_MED) });
   if (rows.length === 0) return [title, t('digest.empty')].join('\n\n');
   const ordered = orderDigest(rows);
   const attention = ordered.filter((r) => r.attention.length > 0);

@@ -1,5 +1,6 @@
 import { DateTime } from 'luxon';
 import { type Content, render } from '../content/content.ts';
+import { formatNumber } from '../content/locale-format.ts';
 import type { Locale } from '../content/schema.ts';
 import type { DayRecord, PatientState } from '../engine/state.ts';
 import { addDays, isValidDate } from '../time/local.ts';
@@ -86,10 +87,10 @@ export function teamDigest(members: readonly MemberWeeks[]): TeamDigest {
 
 /** A pain change with its sign, in the locale's decimal style: "−0.8", "+0,5", "0.0". */
 function signedChange(locale: Locale, change: number): string {
-  const digits = new Intl.NumberFormat(locale, {
+  const digits = formatNumber(locale, Math.abs(change), {
     minimumFractionDigits: 1,
     maximumFractionDigits: 1,
-  }).format(Math.abs(change));
+  });
   // A true minus sign (U+2212): a hyphen reads as a dash in a chat line.
   return change < 0 ? `−${digits}` : change > 0 ? `+${digits}` : digits;
 }
