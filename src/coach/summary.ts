@@ -3,7 +3,7 @@ import { type Content, type Params, render } from '../content/content.ts';
 import { formatDate, formatNumber } from '../content/locale-format.ts';
 import type { Locale } from '../content/schema.ts';
 import type { DayRecord, PatientState } from '../engine/state.ts';
-import { addDays, daysBetween, isValidDate, localDate } from '../time/local.ts';
+import { addDays, daysBetween, isValidDate, localDate, weekdayOf } from '../time/local.ts';
 
 /** weekStart: the patient's local Monday (YYYY-MM-DD) the reported week starts on; asOf: the local date "today" (for silence). */
 export interface WeeklySummary {
@@ -65,7 +65,7 @@ function roundSymmetric(x: number): number {
 
 function assertWeek(weekStart: string, asOf: string): void {
   // A wrong week start would quietly report a shifted week: fail loudly instead.
-  if (!isValidDate(weekStart) || DateTime.fromISO(weekStart, { zone: 'UTC' }).weekday !== 1) {
+  if (!isValidDate(weekStart) || weekdayOf(weekStart) !== 1) {
     throw new Error(`week start ${weekStart} is not a Monday (YYYY-MM-DD)`);
   }
   if (!isValidDate(asOf)) throw new Error(`as-of date ${asOf} is not a date (YYYY-MM-DD)`);

@@ -68,7 +68,13 @@ export function isValidZone(name: string): boolean {
 }
 
 export function isValidDate(date: string): boolean {
-  return /^\d{4}-\d{2}-\d{2}$/.test(date) && DateTime.fromISO(date).isValid;
+  return Number.isFinite(dayNumber(date));
+}
+
+/** The ISO weekday of a YYYY-MM-DD date, Monday 1 to Sunday 7; NaN for anything else. */
+export function weekdayOf(date: string): number {
+  // 1970-01-01, day 0, was a Thursday.
+  return ((((dayNumber(date) + 3) % 7) + 7) % 7) + 1;
 }
 
 // Node 20's ICU lists some zones under their legacy names (Asia/Calcutta, Europe/Kiev); people type

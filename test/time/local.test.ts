@@ -5,10 +5,12 @@ import {
   addDays,
   daysBetween,
   inWindow,
+  isValidDate,
   localDate,
   localMinutes,
   nextWallTime,
   resolveZone,
+  weekdayOf,
 } from '../../src/time/local.ts';
 
 const at = (iso: string) => Date.parse(iso);
@@ -179,6 +181,43 @@ describe('addDays and daysBetween', () => {
         },
       ),
     );
+  });
+});
+
+describe('isValidDate and weekdayOf', () => {
+  const pad = (n: number, width: number) => String(n).padStart(width, '0');
+  // Any YYYY-MM-DD shape, real dates and not: months 0-13, days 0-32.
+  const shaped = fc
+    .tuple(
+      fc.integer({ min: 0, max: 9999 }),
+      fc.integer({ min: 0, max: 13 }),
+      fc.integer({ min: 0, max: 32 }),
+    )
+    .map(([y, m, d]) => `${pad(y, 4)}-${pad(m, 2)}-${pad(d, 2)}`);
+
+  it('tell a date and its weekday as luxon does', () => {
+    fc.assert(
+      fc.property(shaped, (date) => {
+        const luxon = DateTime.fromISO(date, { zone: 'UTC' });
+        expect(isValidDate(date)).toBe(luxon.isValid);
+        if (luxon.isValid) expect(weekdayOf(date)).toBe(luxon.weekday);
+        else expect(weekdayOf(date)).toBeNaN();
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('know the edges: leap days, the ends of the years, what is not a date', () => {
+    expect(weekdayOf('2026-12-07')).toBe(1); // a Monday
+    expect(weekdayOf('2026-12-13')).toBe(7);
+    expect(weekdayOf('1970-01-01')).toBe(4);
+    expect(weekdayOf('1969-12-31')).toBe(3);
+    expect(isValidDate('2024-02-29')).toBe(true);
+    expect(isValidDate('2026-02-29')).toBe(false);
+    expect(isValidDate('2000-02-29')).toBe(true);
+    expect(isValidDate('1900-02-29')).toBe(false);
+    for (const bad of ['', '2026-1-01', '2026-01-01T00:00', ' 2026-01-01', '20260101', '2026-13-01'])
+      expect(isValidDate(bad)).toBe(false);
   });
 });
 
