@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { type ConnectionOptions, DelayedError, type Queue, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import PQueue from 'p-queue';
@@ -29,6 +30,13 @@ export type DeliveryResult =
 export interface Departure {
   lateAfter: number;
   leftLate(leftAt: number): void;
+}
+
+/** Tells a departure whose time is past that its request leaves now (once: at its first request). */
+export function tellIfLate(departure: Departure | undefined): void {
+  if (!departure) return;
+  const now = performance.now();
+  if (now > departure.lateAfter) departure.leftLate(now);
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import { pictureApart } from '../../jobs/charts.ts';
-import { type DeliveryResult, recording } from '../../jobs/delivery.ts';
+import { type DeliveryResult, type Departure, recording } from '../../jobs/delivery.ts';
 import type { OutboundMessage } from '../../src/engine/events.ts';
 import type { QuestionMessages } from '../../src/runtime/question-messages.ts';
 import { keysOf } from '../../src/runtime/store.ts';
@@ -21,10 +21,14 @@ const lastQuestionSchema = z.object({ seq: z.int(), text: z.string() });
  * is kept (one per patient: typed answers answer the latest; older buttons close when tapped).
  */
 export function slackDeliver(sender: SlackSender, questions: QuestionMessages, redis: Redis, prefix: string) {
-  return async (recipient: string, message: OutboundMessage): Promise<DeliveryResult> => {
+  return async (
+    recipient: string,
+    message: OutboundMessage,
+    departure?: Departure,
+  ): Promise<DeliveryResult> => {
     if (recipient.startsWith(SLACK_CHANNEL_PREFIX)) {
       const [teamId = '', channel = ''] = recipient.slice(SLACK_CHANNEL_PREFIX.length).split(':');
-      return sender.postToChannel(teamId, channel, message);
+      return sender.postToChannel(teamId, channel, message, departure);
     }
     const platform = keysOf(recipient, prefix).platform;
     if (message.closes !== undefined) {
@@ -38,7 +42,9 @@ export function slackDeliver(sender: SlackSender, questions: QuestionMessages, r
       }
       await questions.forget(recipient, message.closes);
     }
-    const sent = await sender.send(recipient, message);
+    // Closing a question is chat.update, which Slack does not count against the channel's posts:
+    // the paced request is the message's own.
+    const sent = await sender.send(recipient, message, departure);
     if (sent.ok && sent.messageId && message.seq !== undefined && message.choices?.length) {
       const { messageId } = sent;
       const seq = message.seq;

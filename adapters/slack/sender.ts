@@ -1,7 +1,7 @@
 import type { HomeView } from '@slack/types';
 import { ErrorCode, type Logger, LogLevel, WebClient } from '@slack/web-api';
 import type { Redis } from 'ioredis';
-import type { DeliveryResult } from '../../jobs/delivery.ts';
+import { type DeliveryResult, type Departure, tellIfLate } from '../../jobs/delivery.ts';
 import type { OutboundMessage } from '../../src/engine/events.ts';
 import { keysOf } from '../../src/runtime/store.ts';
 import { closedBlocks, messageBlocks } from './blocks.ts';
@@ -104,11 +104,17 @@ export function createSlackSender(opts: SlackSenderOptions) {
     client,
     dmChannel,
 
-    async send(patientId: string, message: OutboundMessage): Promise<DeliveryResult> {
+    /**
+     * `departure`: when the message's request was due to leave (its pace's slot). Slack's client
+     * makes the request some awaits after it is called, so the request is taken to leave as the call
+     * is made: the waits before it (the DM channel's lookup, the token) count as lateness.
+     */
+    async send(patientId: string, message: OutboundMessage, departure?: Departure): Promise<DeliveryResult> {
       return attempt(async () => {
         const channel = await dmChannel(patientId);
         const { teamId } = userOf(patientId);
         const c = await client(teamId);
+        tellIfLate(departure);
         await uploadImage(c, channel, message);
         if (!message.text) return { ok: true };
         const posted = await c.chat.postMessage({ channel, ...messageBlocks(message) });
@@ -146,9 +152,16 @@ export function createSlackSender(opts: SlackSenderOptions) {
       });
     },
 
-    async postToChannel(teamId: string, channel: string, message: OutboundMessage): Promise<DeliveryResult> {
+    /** `departure`: as for `send`. */
+    async postToChannel(
+      teamId: string,
+      channel: string,
+      message: OutboundMessage,
+      departure?: Departure,
+    ): Promise<DeliveryResult> {
       return attempt(async () => {
         const c = await client(teamId);
+        tellIfLate(departure);
         await uploadImage(c, channel, message);
         if (!message.text) return { ok: true };
         const posted = await c.chat.postMessage({ channel, ...messageBlocks(message) });

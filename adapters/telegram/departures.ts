@@ -1,14 +1,7 @@
 import type { ClientRequest } from 'node:http';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { performance } from 'node:perf_hooks';
-import type { Departure } from '../../jobs/delivery.ts';
-
-/** Tells a departure whose time is past that its request left now. */
-function leaving(departure: Departure): void {
-  const now = performance.now();
-  if (now > departure.lateAfter) departure.leftLate(now);
-}
+import { type Departure, tellIfLate } from '../../jobs/delivery.ts';
 
 /**
  * Node's Agent hands each request it is given to a socket here. Not in Node's typings, but what
@@ -48,7 +41,7 @@ export function watchDepartures(apiRoot: string): DepartureWatch {
     pool.addRequest = function (request, options) {
       const departure = next;
       next = undefined;
-      if (departure) request.once('finish', () => leaving(departure));
+      if (departure) request.once('finish', () => tellIfLate(departure));
       return add.call(this, request, options);
     };
   }
@@ -64,7 +57,7 @@ export function watchDepartures(apiRoot: string): DepartureWatch {
         // addRequest): the request is taken to leave now, as it starts.
         if (next === departure) {
           next = undefined;
-          leaving(departure);
+          tellIfLate(departure);
         }
       }
     },

@@ -38,4 +38,40 @@ describe('slack sender against the fake Slack API', () => {
       }),
     ]);
   });
+
+  describe('a paced message’s departure', () => {
+    /** A sender whose token takes `ms` to look up, as an OAuth installation's read can. */
+    const slowToken = (ms: number) =>
+      createSlackSender({
+        apiUrl: fake.apiUrl,
+        tokenFor: () => new Promise((resolve) => setTimeout(() => resolve('xoxb-test'), ms)),
+        redis: redisFixture.redis,
+        prefix: redisFixture.prefix(),
+      });
+
+    it('is told late when the waits before the request made it late, on the caller’s clock', async () => {
+      const told: number[] = [];
+      // In time when the call is made; no longer once the token has been read.
+      const lateAfter = performance.now() + 5;
+      const departure = { lateAfter, leftLate: (at: number) => told.push(at) };
+      await slowToken(40).postToChannel('T1', 'C1', { text: 'Late' }, departure);
+      await slowToken(40).send(
+        'sl:T1:U1',
+        { text: 'Late too' },
+        { ...departure, lateAfter: performance.now() + 5 },
+      );
+      expect(told).toHaveLength(2);
+      expect(told[0]).toBeGreaterThan(lateAfter);
+      expect(fake.calls('chat.postMessage')).toHaveLength(2);
+    });
+
+    it('is told nothing when the request goes in time', async () => {
+      const told: number[] = [];
+      const departure = { lateAfter: performance.now() + 60_000, leftLate: (at: number) => told.push(at) };
+      await slowToken(0).postToChannel('T1', 'C1', { text: 'On time' }, departure);
+      await slowToken(0).send('sl:T1:U1', { text: 'On time too' }, departure);
+      expect(told).toEqual([]);
+      expect(fake.calls('chat.postMessage')).toHaveLength(2);
+    });
+  });
 });
