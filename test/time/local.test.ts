@@ -186,10 +186,11 @@ describe('addDays and daysBetween', () => {
 
 describe('isValidDate and weekdayOf', () => {
   const pad = (n: number, width: number) => String(n).padStart(width, '0');
-  // Any YYYY-MM-DD shape, real dates and not: months 0-13, days 0-32.
+  // Any YYYY-MM-DD shape, real dates and not: months 0-13, days 0-32. From year 100: luxon takes a
+  // leap day of the years 0-99 for the day after it when 19xx had none (0000-02-29 as a Wednesday).
   const shaped = fc
     .tuple(
-      fc.integer({ min: 0, max: 9999 }),
+      fc.integer({ min: 100, max: 9999 }),
       fc.integer({ min: 0, max: 13 }),
       fc.integer({ min: 0, max: 32 }),
     )
@@ -212,6 +213,11 @@ describe('isValidDate and weekdayOf', () => {
     expect(weekdayOf('2026-12-13')).toBe(7);
     expect(weekdayOf('1970-01-01')).toBe(4);
     expect(weekdayOf('1969-12-31')).toBe(3);
+    expect(weekdayOf('0001-01-01')).toBe(1); // the first Monday of the proleptic calendar
+    expect(weekdayOf('0000-02-29')).toBe(2); // year 0 is a leap year; the day after, a Wednesday
+    expect(weekdayOf('0000-03-01')).toBe(3);
+    expect(isValidDate('0000-02-29')).toBe(true);
+    expect(isValidDate('0100-02-29')).toBe(false);
     expect(isValidDate('2024-02-29')).toBe(true);
     expect(isValidDate('2026-02-29')).toBe(false);
     expect(isValidDate('2000-02-29')).toBe(true);
