@@ -32,7 +32,10 @@ export interface Departure {
   leftLate(leftAt: number): void;
 }
 
-/** Tells a departure whose time is past that its request leaves now (once: at its first request). */
+/**
+ * Tells a departure whose time is past that its request leaves now. A sender calls it once, as the
+ * request goes.
+ */
 export function tellIfLate(departure: Departure | undefined): void {
   if (!departure) return;
   const now = performance.now();
