@@ -12,10 +12,10 @@ import {
 import { type Content, render } from '../src/content/content.ts';
 import type { Locale } from '../src/content/schema.ts';
 import type { OutboundMessage } from '../src/engine/events.ts';
-import { mondayOf, rosterStates } from '../src/runtime/coach-desk.ts';
+import { rosterStates } from '../src/runtime/coach-desk.ts';
 import type { CoachStore } from '../src/runtime/coaches.ts';
 import type { PatientStore } from '../src/runtime/store.ts';
-import { addDays, localDate } from '../src/time/local.ts';
+import { addDays, localDate, mondayOf } from '../src/time/local.ts';
 import { redisRunCoordinator } from './maintenance.ts';
 
 /** From this hour on a Monday, in the coach's zone, the digest is due. */

@@ -3,7 +3,7 @@ import { Resvg } from '@resvg/resvg-js';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import type { Locale } from '../content/schema.ts';
-import { addDays, isValidDate } from '../time/local.ts';
+import { addDays, isValidDate, mondayOf } from '../time/local.ts';
 
 export type VegaLiteSpec = TopLevelSpec;
 
@@ -142,12 +142,6 @@ function panelTitle(text: string) {
 const DAY_MS = 86_400_000;
 const utcMs = (date: string) => Date.parse(`${date}T00:00:00Z`);
 
-/** Monday of the ISO week the date is in. */
-function isoWeekStart(date: string): string {
-  const weekday = new Date(utcMs(date)).getUTCDay(); // 0 = Sunday
-  return addDays(date, -((weekday + 6) % 7));
-}
-
 /**
  * Pain over time (line with points, 0–10 scale fixed) with weekly adherence (bars: sessions done or
  * partly per ISO week, 0–7), for a phone screen. Later points for the same date replace earlier ones.
@@ -171,7 +165,7 @@ export function painChartSpec(points: readonly PainPoint[], labels: ChartLabels)
     for (let d = first; d <= last; d = addDays(d, 1)) {
       const p = byDate.get(d);
       days.push({ date: d, pain: p?.pain ?? null });
-      const week = isoWeekStart(d);
+      const week = mondayOf(d);
       const sessions = p?.session === 'done' || p?.session === 'partly' ? 1 : 0;
       weeks.set(week, (weeks.get(week) ?? 0) + sessions);
     }

@@ -1,7 +1,7 @@
 import { summaryText, weeklySummary } from '../coach/summary.ts';
 import { ladderOf } from '../content/content.ts';
 import type { LadderId } from '../content/schema.ts';
-import { addDays, daysBetween } from '../time/local.ts';
+import { addDays, daysBetween, weekdayOf } from '../time/local.ts';
 import type { Timer } from './events.ts';
 import { ask, inQuietHours, onVacation, pushSession, reAsk, todaysPlan } from './flow.ts';
 import type { Turn } from './turn.ts';
@@ -18,8 +18,6 @@ function silentDays(turn: Turn): number {
 
 /** How far back the weekly chart looks. */
 const CHART_DAYS = 84;
-
-const isMonday = (date: string) => new Date(`${date}T00:00:00Z`).getUTCDay() === 1;
 
 /** Monday's look back at the week before: the figures, and a chart of the last twelve weeks. */
 function weeklyReview(turn: Turn): void {
@@ -62,7 +60,7 @@ function drillsDue(turn: Turn): void {
   // At most one drills push per local date, whatever the schedule or the patient did first.
   if (day.session !== undefined || day.pushedAt !== undefined) return;
   day.pushedAt = turn.now;
-  if (isMonday(turn.today)) weeklyReview(turn);
+  if (weekdayOf(turn.today) === 1) weeklyReview(turn);
 
   const silent = silentDays(turn);
   const intro: string[] = [];

@@ -5,7 +5,7 @@ import { type Content, ladderOf, render } from '../content/content.ts';
 import type { LadderId, Locale } from '../content/schema.ts';
 import type { OutboundMessage } from '../engine/events.ts';
 import type { PatientState } from '../engine/state.ts';
-import { addDays, localDate } from '../time/local.ts';
+import { addDays, localDate, mondayOf } from '../time/local.ts';
 import type { CoachRuntime } from './coach-runtime.ts';
 import type { CoachStore, RosterEntry } from './coaches.ts';
 import type { PatientStore } from './store.ts';
@@ -16,12 +16,6 @@ export interface DeskPorts {
   sendFiles(recipient: string, files: { filename: string; content: string }[]): Promise<void>;
   /** A link that joins the roster in one tap, where the platform has one (Telegram). */
   inviteLink(coachId: string, code: string): string | undefined;
-}
-
-/** The patient's local Monday of the week containing `date`. */
-export function mondayOf(date: string): string {
-  const weekday = (new Date(`${date}T00:00:00Z`).getUTCDay() + 6) % 7;
-  return addDays(date, -weekday);
 }
 
 /** The roster's patients who still exist; those who deleted their data leave it. */

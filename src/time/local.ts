@@ -77,6 +77,11 @@ export function weekdayOf(date: string): number {
   return ((((dayNumber(date) + 3) % 7) + 7) % 7) + 1;
 }
 
+/** The Monday of the (ISO) week a YYYY-MM-DD date is in; anything else comes back as it is. */
+export function mondayOf(date: string): string {
+  return addDays(date, 1 - weekdayOf(date));
+}
+
 // Node 20's ICU lists some zones under their legacy names (Asia/Calcutta, Europe/Kiev); people type
 // the current ones, which the time zone database knows as well.
 const CURRENT_NAMES = [

@@ -8,6 +8,7 @@ import {
   isValidDate,
   localDate,
   localMinutes,
+  mondayOf,
   nextWallTime,
   resolveZone,
   weekdayOf,
@@ -224,6 +225,25 @@ describe('isValidDate and weekdayOf', () => {
     expect(isValidDate('1900-02-29')).toBe(false);
     for (const bad of ['', '2026-1-01', '2026-01-01T00:00', ' 2026-01-01', '20260101', '2026-13-01'])
       expect(isValidDate(bad)).toBe(false);
+  });
+});
+
+describe('mondayOf', () => {
+  it('gives the Monday on or before a date, within its week', () => {
+    for (let n = 0; n < 800; n++) {
+      const date = addDays('2025-12-25', n);
+      const monday = mondayOf(date);
+      expect(weekdayOf(monday)).toBe(1);
+      expect(daysBetween(monday, date)).toBe(weekdayOf(date) - 1);
+    }
+    expect(mondayOf('2026-12-07')).toBe('2026-12-07');
+    expect(mondayOf('2026-12-13')).toBe('2026-12-07');
+    expect(mondayOf('2027-01-01')).toBe('2026-12-28'); // across the year
+  });
+
+  it('gives back what is not a date as it is', () => {
+    expect(mondayOf('2026-02-30')).toBe('2026-02-30');
+    expect(mondayOf('soon')).toBe('soon');
   });
 });
 
