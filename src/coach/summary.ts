@@ -65,7 +65,7 @@ function roundSymmetric(x: number): number {
 
 function assertWeek(weekStart: string, asOf: string): void {
   // A wrong week start would quietly report a shifted week: fail loudly instead.
-  if (!isValidDate(weekStart) || weekdayOf(weekStart) !== 1) {
+  if (weekdayOf(weekStart) !== 1) {
     throw new Error(`week start ${weekStart} is not a Monday (YYYY-MM-DD)`);
   }
   if (!isValidDate(asOf)) throw new Error(`as-of date ${asOf} is not a date (YYYY-MM-DD)`);

@@ -2,7 +2,7 @@ import { type Content, render } from '../content/content.ts';
 import { formatNumber } from '../content/locale-format.ts';
 import type { Locale } from '../content/schema.ts';
 import type { DayRecord, PatientState } from '../engine/state.ts';
-import { addDays, isValidDate, weekdayOf } from '../time/local.ts';
+import { addDays, weekdayOf } from '../time/local.ts';
 
 /** Below this many contributors a team's figures could point at individuals, so none are shown. */
 export const MIN_CONTRIBUTORS = 5;
@@ -26,7 +26,7 @@ const isSession = (day: DayRecord) => day.outcome === 'done' || day.outcome === 
 /** weekStart: the local date (YYYY-MM-DD, a Monday) the reported week starts on; days are the state's own local dates. */
 export function memberWeeksOf(state: PatientState, weekStart: string): MemberWeeks {
   // A wrong week start would quietly report a shifted week to the whole team: fail loudly instead.
-  if (!isValidDate(weekStart) || weekdayOf(weekStart) !== 1) {
+  if (weekdayOf(weekStart) !== 1) {
     throw new Error(`week start ${weekStart} is not a Monday (YYYY-MM-DD)`);
   }
   const lastWeekStart = addDays(weekStart, -7);
