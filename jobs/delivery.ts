@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { OutboundMessage } from '../src/engine/events.ts';
 import { groupedWrites } from '../src/runtime/grouped-writes.ts';
 import { globEscape } from '../src/runtime/redis-glob.ts';
+import { ChatLines, LINE_LOOK_MS } from './chat-lines.ts';
 import { type DeliveryJob, jobIdOf, jobIdsMatching, QUEUES, RETENTION } from './queues.ts';
 import type { Pace } from './send-pacer.ts';
 
@@ -147,6 +148,8 @@ export class Outbox {
   private readonly mark: (mark: Mark) => Promise<void>;
   /** Each chat's spacing, kept here and by the delivery worker. */
   readonly spacing: ChatSpacing;
+  /** Each chat's queued deliveries in order, joined here and kept by the delivery worker. */
+  readonly lines: ChatLines;
 
   constructor(
     private readonly queue: Queue<DeliveryJob>,
@@ -171,6 +174,7 @@ export class Outbox {
         chats.gapMs(recipient) > 0 ? Math.max(0, await marking.pttl(this.chatKey(recipient))) : 0,
       sent: (recipient) => this.chatSent(recipient, chats.gapMs(recipient)),
     };
+    this.lines = new ChatLines(marking, queue);
   }
 
   private sentKey(jobId: string): string {
@@ -207,7 +211,13 @@ export class Outbox {
     messages = this.split(recipient, messages);
     const jobId = jobIdOf(recipient, key);
     const sentKey = this.sentKey(jobId);
-    if (!opts.fresh && (await direct.redis.exists(sentKey)) === 1) return;
+    const [sentBefore, behind] = await Promise.all([
+      !opts.fresh && direct.redis.exists(sentKey).then((found) => found === 1),
+      this.lines.waiting(recipient),
+    ]);
+    if (sentBefore) return;
+    // Sent now, it would overtake what the chat has queued (a reply whose send failed): it queues.
+    if (behind) return this.queueDelivery(jobId, recipient, messages, sentKey);
     const gapMs = this.chats.gapMs(recipient);
     const sent: DeliveryResult[] = [];
     const accepted = await direct.limit(async () => {
@@ -233,13 +243,9 @@ export class Outbox {
       const rest = messages.slice(accepted);
       // What the platform refused is retried at once; what waits for the chat's gap, after it,
       // queued once the chat's mark is in: when the rest is due, the mark has run out too.
-      const delay = accepted > 0 && gapMs > 0 ? { delay: gapMs } : {};
-      if ('delay' in delay) await chatMarked;
-      await this.queue.add(
-        'deliver',
-        { patientId: recipient, messages: rest },
-        { jobId, ...DELIVERY_JOB_OPTIONS, ...delay },
-      );
+      const delayMs = accepted > 0 && gapMs > 0 ? gapMs : 0;
+      if (delayMs > 0) await chatMarked;
+      await this.addDelivery(jobId, recipient, rest, delayMs);
     }
     // Both marks go in the groups of the pushes' marks: a fan-out adds no command for the chats'.
     await Promise.all([this.mark({ key: sentKey, ms: OUTBOX_DEDUP_MS }), chatMarked]);
@@ -260,12 +266,32 @@ export class Outbox {
     // message, never lose one.
     const sentKey = this.sentKey(jobId);
     if (!opts.fresh && (await this.redis.exists(sentKey)) === 1) return;
+    await this.queueDelivery(jobId, recipient, this.split(recipient, messages), sentKey);
+  }
+
+  private async queueDelivery(
+    jobId: string,
+    recipient: string,
+    requests: OutboundMessage[],
+    sentKey: string,
+  ): Promise<void> {
+    await this.addDelivery(jobId, recipient, requests, 0);
+    await this.mark({ key: sentKey, ms: OUTBOX_DEDUP_MS });
+  }
+
+  /** A job for the requests, last in its chat's line (`ChatLines`). */
+  private async addDelivery(
+    jobId: string,
+    recipient: string,
+    requests: OutboundMessage[],
+    delayMs: number,
+  ): Promise<void> {
+    await this.lines.join(recipient, jobId);
     await this.queue.add(
       'deliver',
-      { patientId: recipient, messages: this.split(recipient, messages) },
-      { jobId, ...DELIVERY_JOB_OPTIONS },
+      { patientId: recipient, messages: requests },
+      { jobId, ...DELIVERY_JOB_OPTIONS, ...(delayMs > 0 ? { delay: delayMs } : {}) },
     );
-    await this.mark({ key: sentKey, ms: OUTBOX_DEDUP_MS });
   }
 
   /** Removes every job of the recipient but `keep` (the step that confirms the deletion). */
@@ -279,6 +305,8 @@ export class Outbox {
     }
     const sent = (await jobIdsMatching(this.queue, this.redis, mine, 'sent:')).filter((id) => id !== kept);
     if (sent.length > 0) await this.redis.del(...sent.map((id) => this.sentKey(id)));
+    // The kept job, if queued, is not in a line any more and goes when it runs.
+    await this.lines.forget(recipient);
     return removed;
   }
 }
@@ -336,6 +364,8 @@ export interface DeliveryWorkerOptions {
    * waits the gap, and a job waits out what is left of it after another delivery's last request.
    */
   chats?: ChatSpacing;
+  /** Each chat's queued deliveries in order (`Outbox.lines`): a job goes when it is first. */
+  lines?: ChatLines;
   /** How long a job stays locked by a worker that stopped answering (a killed process). */
   lockDurationMs?: number;
   log: Logger;
@@ -417,11 +447,22 @@ export function createDeliveryWorker(deliver: Deliver, opts: DeliveryWorkerOptio
     ? async (patientId, message) => pacedAlone(patientId, await prepare(message))
     : pacedAlone;
   const limit = opts.limit;
+  const lines = opts.lines;
   const paced: Deliver = limit ? (patientId, message) => limit(() => prepared(patientId, message)) : prepared;
   const worker = new Worker<DeliveryJob>(
     QUEUES.outbox,
     async (job, token) => {
       const { patientId, messages } = job.data;
+      const jobId = job.id ?? '';
+      // Another delivery to the chat was queued before this one: it goes first, and this one waits
+      // in the delayed set, holding no turn and spending no attempt, until woken by its leaving.
+      if (lines && !(await lines.first(patientId, jobId))) {
+        await job.moveToDelayed(Date.now() + LINE_LOOK_MS, token);
+        // The one before may have left between the look and the move, waking nothing: look again.
+        // A wake-up that came first makes this promote fail; either way the job is on its way.
+        if (await lines.first(patientId, jobId)) await job.promote().catch(() => undefined);
+        throw new DelayedError();
+      }
       // A retried job resumes after the last message the platform accepted.
       const from = typeof job.progress === 'number' ? job.progress : 0;
       const chats = opts.chats;
@@ -441,7 +482,7 @@ export function createDeliveryWorker(deliver: Deliver, opts: DeliveryWorkerOptio
           afterTurn(result, opts.log, patientId, job.id),
           chats?.sent(patientId).catch(chatUnmarked(opts.log, patientId)),
         ]);
-        if (i + 1 === messages.length) return;
+        if (i + 1 === messages.length) return leaveLine(patientId, jobId);
         await job.updateProgress(i + 1);
         if (gapMs > 0) {
           // The rest waits out the chat's gap in the delayed set, its turn and its slot free.
@@ -458,6 +499,16 @@ export function createDeliveryWorker(deliver: Deliver, opts: DeliveryWorkerOptio
       stalledInterval: opts.lockDurationMs ?? 30_000,
     },
   );
+  /**
+   * The job has ended: the next delivery to the chat may go. Failing here, it must not fail a job
+   * whose messages were sent (its retry would send the last one again); the next job to look finds
+   * this one finished and drops it from the line.
+   */
+  async function leaveLine(patientId: string, jobId: string): Promise<void> {
+    await lines?.leave(patientId, jobId).catch((error: unknown) => {
+      opts.log.warn({ err: error, patientId, jobId }, 'delivery ended, but left its chat’s line late');
+    });
+  }
   async function refused(
     jobId: string | undefined,
     patientId: string,
@@ -481,6 +532,10 @@ export function createDeliveryWorker(deliver: Deliver, opts: DeliveryWorkerOptio
     if (!(error instanceof UnrecoverableError) && !(error instanceof RateLimitedError))
       opts.observe?.retried('error');
     opts.log.error({ jobId: job?.id, attempts: job?.attemptsMade, err: error }, 'delivery failed');
+    // Failed for good: the chat's next delivery goes. One still retrying keeps its place first.
+    const final =
+      error instanceof UnrecoverableError || (job?.attemptsMade ?? 0) >= (job?.opts.attempts ?? 1);
+    if (job?.id !== undefined && final) void leaveLine(job.data.patientId, job.id);
   });
   return worker;
 }

@@ -419,6 +419,7 @@ async function openService(opts: ServiceOptions, opened: Opened): Promise<Servic
         limit: inFlight.queued,
         prepare: (message) => withChart(message, drawChart),
         chats: outbox.spacing,
+        lines: outbox.lines,
         lockDurationMs,
         log,
         observe: deliveryObserve,

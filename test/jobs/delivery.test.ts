@@ -44,7 +44,9 @@ async function pipeline(
   const blocked: string[] = [];
   const pacer = new SendPacer(connection, queue.toKey('pace'), 1000);
   const { gapMs, ...rest } = opts;
-  // The chats' spacing as the service gives it: an outbox's, whose marks every outbox of the queue shares.
+  // The chats' spacing and lines as the service gives them: an outbox's, whose marks and lines
+  // every outbox of the queue shares.
+  const outbox = new Outbox(queue, connection);
   const chats =
     gapMs === undefined
       ? undefined
@@ -59,6 +61,7 @@ async function pipeline(
       log: pino({ level: 'silent' }),
       ...rest,
       chats,
+      lines: outbox.lines,
       onBlocked: async (patientId) => {
         blocked.push(patientId);
       },
@@ -70,7 +73,7 @@ async function pipeline(
     () => queue.close(),
     () => connection.quit(),
   );
-  return { queue, connection, worker, outbox: new Outbox(queue, connection), blocked, fake };
+  return { queue, connection, worker, outbox, blocked, fake };
 }
 
 /**
@@ -146,6 +149,70 @@ describe('delivery', () => {
     }
   }, 90_000);
 
+  it('sends a chat’s deliveries in the order they were queued, one being retried before those behind it', async () => {
+    // The first request is answered 500: its job waits out its backoff while the two behind wait.
+    let calls = 0;
+    const p = await pipeline({ fail: { status500Rate: 0.5 }, random: () => (++calls === 1 ? 0 : 0.99) });
+    for (const n of [1, 2, 3]) await p.outbox.enqueue(`r${n}`, 'tg:600', [{ text: `reply ${n}` }]);
+    await vi.waitFor(() => expect(p.fake.stats.delivered).toBe(3), { timeout: 30_000, interval: 50 });
+    expect(p.fake.stats.status500).toBe(1);
+    expect(p.fake.messages().map((m) => m.text)).toEqual(['reply 1', 'reply 2', 'reply 3']);
+    expect(await p.outbox.lines.waiting('tg:600')).toBe(false);
+  }, 60_000);
+
+  it('lets a chat’s next delivery go once the one before is refused for good', async () => {
+    const p = await pipeline({ blockedChats: new Set(['602']) });
+    await p.worker.pause();
+    // An empty text is refused (400) by the platform: not worth retrying.
+    await p.outbox.enqueue('bad', 'tg:603', [{ text: '' }]);
+    await p.outbox.enqueue('good', 'tg:603', [{ text: 'after the refused one' }]);
+    await p.outbox.enqueue('blocked', 'tg:602', [{ text: 'never arrives' }]);
+    await p.outbox.enqueue('blocked-too', 'tg:602', [{ text: 'nor this' }]);
+    await p.worker.resume();
+    await vi.waitFor(() => expect(p.fake.messages().map((m) => m.text)).toEqual(['after the refused one']), {
+      timeout: 30_000,
+      interval: 50,
+    });
+    await vi.waitFor(async () => expect((await p.queue.getJobCounts('failed')).failed).toBe(3));
+    expect(p.blocked).toEqual(['tg:602', 'tg:602']);
+    expect(await p.outbox.lines.waiting('tg:603')).toBe(false);
+    expect(await p.outbox.lines.waiting('tg:602')).toBe(false);
+  }, 60_000);
+
+  it('drops a line’s first entries whose jobs are gone or finished, and lets a job in no line go', async () => {
+    const p = await pipeline({});
+    await p.worker.pause();
+    // First, a job whose add failed after it joined.
+    await p.outbox.lines.join('tg:604', 'never-added');
+    // Then one that ends without leaving this line, as after a crash between the two: it is
+    // another chat's job, so it leaves that chat's line instead.
+    await p.outbox.lines.join('tg:604', 'ends-elsewhere');
+    await p.queue.add(
+      'deliver',
+      { patientId: 'tg:606', messages: [{ text: 'elsewhere' }] },
+      { jobId: 'ends-elsewhere' },
+    );
+    // Then one removed.
+    await p.outbox.enqueue('removed', 'tg:604', [{ text: 'removed before it went' }]);
+    await (await p.queue.getJob(jobIdOf('tg:604', 'removed')))?.remove();
+    await p.outbox.enqueue('next', 'tg:604', [{ text: 'next in line' }]);
+    // Queued before lines existed: in none.
+    await p.queue.add(
+      'deliver',
+      { patientId: 'tg:605', messages: [{ text: 'in no line' }] },
+      { jobId: 'old' },
+    );
+    await p.worker.resume();
+    await vi.waitFor(() => expect(p.fake.stats.delivered).toBe(3), { timeout: 30_000, interval: 50 });
+    expect(
+      p.fake
+        .messages()
+        .map((m) => m.text)
+        .sort(),
+    ).toEqual(['elsewhere', 'in no line', 'next in line']);
+    expect(await p.outbox.lines.waiting('tg:604')).toBe(false);
+  }, 60_000);
+
   it('adds a message with the same idempotency key once', async () => {
     const p = await pipeline({});
     for (let i = 0; i < 3; i++) await p.outbox.enqueue('same-key', 'tg:7', [{ text: 'once' }]);
@@ -181,7 +248,10 @@ describe('delivery', () => {
     await p.outbox.enqueue('goodbye', 'tg:7', [{ text: 'bye' }]);
     await p.outbox.enqueue('c', 'tg:70', [{ text: 'someone else' }]);
 
+    expect(await p.outbox.lines.waiting('tg:7')).toBe(true);
     expect(await p.outbox.forget('tg:7', 'goodbye')).toBe(2);
+    // Its line went too: the kept message, in none, goes when it runs.
+    expect(await p.outbox.lines.waiting('tg:7')).toBe(false);
     const left = await p.queue.getJobs(['waiting']);
     expect(left.map((j) => j.data.messages[0]?.text).sort()).toEqual(['bye', 'someone else']);
     // Their idempotency keys went too; the kept message's stays.
@@ -384,6 +454,29 @@ describe('delivery', () => {
       await vi.waitFor(() => expect(p.fake.stats.delivered).toBe(3));
       expect(p.fake.messages().map((m) => m.text)).toEqual(['first', 'second', 'third']);
     });
+
+    it('queues a message for a chat with deliveries queued, behind them, instead of overtaking them', async () => {
+      // The reply's first try is answered 500: it waits in the queue for its retry.
+      let calls = 0;
+      const p = await direct({ fail: { status500Rate: 0.5 }, random: () => (++calls === 1 ? 0 : 0.99) });
+      await p.outbox.sendNow('reply', 'tg:14', [{ text: 'the reply' }]);
+      expect(await waiting(p.queue)).toEqual([{ patientId: 'tg:14', messages: [{ text: 'the reply' }] }]);
+      await p.outbox.sendNow('push', 'tg:14', [{ text: 'the push' }], { fresh: true });
+      await p.outbox.sendNow('elsewhere', 'tg:15', [{ text: 'another chat' }], { fresh: true });
+      // Only the other chat's went at once.
+      expect(p.fake.messages().map((m) => m.text)).toEqual(['another chat']);
+      expect((await waiting(p.queue)).map((d) => d.messages[0]?.text).sort()).toEqual([
+        'the push',
+        'the reply',
+      ]);
+      await p.worker.resume();
+      await vi.waitFor(() => expect(p.fake.stats.delivered).toBe(3), { timeout: 30_000, interval: 50 });
+      expect(p.fake.messages().map((m) => m.text)).toEqual(['another chat', 'the reply', 'the push']);
+      // Nothing queued any more: the next goes at once again.
+      await p.outbox.sendNow('later', 'tg:14', [{ text: 'later' }], { fresh: true });
+      expect(p.fake.stats.delivered).toBe(4);
+      expect(await waiting(p.queue)).toEqual([]);
+    }, 60_000);
 
     it('on a 429 holds every sender back for its retry-after and queues the message', async () => {
       const p = await direct({ fail: { status429Rate: 1, retryAfter: 2 } });
