@@ -1,5 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { groupedCalls } from '../src/runtime/grouped-calls.ts';
 
 /**
  * Each chat's queued deliveries in the order they were queued: a list of job ids in Redis, one a
@@ -14,6 +15,8 @@ import type { Redis } from 'ioredis';
  */
 export class ChatLines {
   private readonly redis: LineRedis;
+  /** Whether each line exists: a fan-out's pushes ask many at a time, one command for them all. */
+  private readonly exist: (line: string) => Promise<boolean>;
 
   /** `queue`: the outbox's, whose keys the lines sit beside and whose jobs they order. */
   constructor(
@@ -23,8 +26,12 @@ export class ChatLines {
     if (!('backcoachLineFirst' in redis)) {
       redis.defineCommand('backcoachLineFirst', { numberOfKeys: 1, lua: FIRST });
       redis.defineCommand('backcoachLineLeave', { numberOfKeys: 1, lua: LEAVE });
+      redis.defineCommand('backcoachLinesExist', { lua: EXIST });
     }
     this.redis = redis as LineRedis;
+    this.exist = groupedCalls(async (lines) =>
+      (await this.redis.backcoachLinesExist(lines.length, ...lines)).map((found) => found === 1),
+    );
   }
 
   private keyOf(recipient: string): string {
@@ -32,8 +39,8 @@ export class ChatLines {
   }
 
   /** Whether the recipient has deliveries queued (the fast path then queues behind them). */
-  async waiting(recipient: string): Promise<boolean> {
-    return (await this.redis.exists(this.keyOf(recipient))) === 1;
+  waiting(recipient: string): Promise<boolean> {
+    return this.exist(this.keyOf(recipient));
   }
 
   /** Puts a job last in its recipient's line; before the job is added, so it never runs outside it. */
@@ -82,7 +89,15 @@ const LINE_TTL_MS = 24 * 3600 * 1000;
 type LineRedis = Redis & {
   backcoachLineFirst(line: string, jobId: string, jobKeyPrefix: string): Promise<number>;
   backcoachLineLeave(line: string, jobId: string): Promise<string | null>;
+  backcoachLinesExist(count: number, ...lines: string[]): Promise<number[]>;
 };
+
+// For each key, 1 when it exists (EXISTS of many keys answers only how many).
+const EXIST = `
+local found = {}
+for i = 1, #KEYS do found[i] = redis.call('EXISTS', KEYS[i]) end
+return found
+`;
 
 // 1 when ARGV[1] may go: it is first, or not in the line. A first entry whose job hash is gone or
 // has finished is dropped on the way. The jobs' hashes are read by a prefix (not declared keys):

@@ -4,7 +4,7 @@ import type { Redis } from 'ioredis';
 import PQueue from 'p-queue';
 import type { Logger } from 'pino';
 import type { OutboundMessage } from '../src/engine/events.ts';
-import { groupedWrites } from '../src/runtime/grouped-writes.ts';
+import { groupedWrites } from '../src/runtime/grouped-calls.ts';
 import { globEscape } from '../src/runtime/redis-glob.ts';
 import { ChatLines, LINE_LOOK_MS } from './chat-lines.ts';
 import { type DeliveryJob, jobIdOf, jobIdsMatching, QUEUES, RETENTION } from './queues.ts';

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { groupedWrites } from './grouped-writes.ts';
+import { groupedWrites } from './grouped-calls.ts';
 import { keysOf } from './store.ts';
 
 /** Old questions' entries are dropped: their buttons are answered as stale if ever tapped. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { groupedWrites } from '../../src/runtime/grouped-writes.ts';
+import { groupedCalls, groupedWrites } from '../../src/runtime/grouped-calls.ts';
 
 /** A write whose answers the test gives, one group at a time. */
 function heldWrites() {
@@ -59,5 +59,19 @@ describe('groupedWrites', () => {
     expect(groups).toEqual([['a'], ['b']]);
     answers[1]?.resolve();
     expect(await second).toBe('written');
+  });
+});
+
+describe('groupedCalls', () => {
+  it('answers each caller with its own item’s answer, grouped as writes are', async () => {
+    const groups: number[][] = [];
+    const square = groupedCalls<number, number>(async (items) => {
+      groups.push([...items]);
+      return items.map((n) => n * n);
+    });
+    const first = square(2);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(await Promise.all([first, square(3), square(4), square(3)])).toEqual([4, 9, 16, 9]);
+    expect(groups).toEqual([[2], [3, 4, 3]]);
   });
 });
