@@ -482,7 +482,7 @@ export function createDeliveryWorker(deliver: Deliver, opts: DeliveryWorkerOptio
           afterTurn(result, opts.log, patientId, job.id),
           chats?.sent(patientId).catch(chatUnmarked(opts.log, patientId)),
         ]);
-        if (i + 1 === messages.length) return leaveLine(patientId, jobId);
+        if (i + 1 === messages.length) return;
         await job.updateProgress(i + 1);
         if (gapMs > 0) {
           // The rest waits out the chat's gap in the delayed set, its turn and its slot free.
@@ -500,9 +500,10 @@ export function createDeliveryWorker(deliver: Deliver, opts: DeliveryWorkerOptio
     },
   );
   /**
-   * The job has ended: the next delivery to the chat may go. Failing here, it must not fail a job
-   * whose messages were sent (its retry would send the last one again); the next job to look finds
-   * this one finished and drops it from the line.
+   * The job has ended: the next delivery to the chat may go. After the job is finished, not before:
+   * a round trip between the last send and the job's end would widen what a killed worker repeats,
+   * and a failure here would fail a job whose messages were sent. A crash before it is mended by the
+   * next job to look, which finds this one finished and drops it from the line.
    */
   async function leaveLine(patientId: string, jobId: string): Promise<void> {
     await lines?.leave(patientId, jobId).catch((error: unknown) => {
@@ -527,6 +528,9 @@ export function createDeliveryWorker(deliver: Deliver, opts: DeliveryWorkerOptio
     // Still rate-limited after waiting it out several times: the job's backoff takes over.
     throw new RateLimitedError(`still rate-limited after ${INLINE_RATE_LIMITS + 1} tries`);
   }
+  worker.on('completed', (job) => {
+    if (job.id !== undefined) void leaveLine(job.data.patientId, job.id);
+  });
   worker.on('failed', (job, error) => {
     // Refusals were counted where they were seen; this is an error the queue will retry.
     if (!(error instanceof UnrecoverableError) && !(error instanceof RateLimitedError))
