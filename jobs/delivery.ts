@@ -455,7 +455,7 @@ export function createDeliveryWorker(deliver: Deliver, opts: DeliveryWorkerOptio
       const { patientId, messages } = job.data;
       const jobId = job.id ?? '';
       // Another delivery to the chat was queued before this one: it goes first, and this one waits
-      // in the delayed set, holding no turn and spending no attempt, until woken by its leaving.
+      // in the delayed set, holding no turn and spending no attempt, until that one ends and wakes it.
       if (lines && !(await lines.first(patientId, jobId))) {
         await job.moveToDelayed(Date.now() + LINE_LOOK_MS, token);
         // The one before may have left between the look and the move, waking nothing: look again.
