@@ -17,6 +17,8 @@ export class ChatLines {
   private readonly redis: LineRedis;
   /** Whether each line exists: a fan-out's pushes ask many at a time, one command for them all. */
   private readonly exist: (line: string) => Promise<boolean>;
+  /** Jobs leaving their lines, many to a command as a backlog drains; each gets its line's next. */
+  private readonly left: (leaving: { line: string; jobId: string }) => Promise<string | null>;
 
   /** `queue`: the outbox's, whose keys the lines sit beside and whose jobs they order. */
   constructor(
@@ -25,13 +27,22 @@ export class ChatLines {
   ) {
     if (!('backcoachLineFirst' in redis)) {
       redis.defineCommand('backcoachLineFirst', { numberOfKeys: 1, lua: FIRST });
-      redis.defineCommand('backcoachLineLeave', { numberOfKeys: 1, lua: LEAVE });
+      redis.defineCommand('backcoachLinesLeave', { lua: LEAVE });
       redis.defineCommand('backcoachLinesExist', { lua: EXIST });
     }
     this.redis = redis as LineRedis;
     this.exist = groupedCalls(async (lines) =>
       (await this.redis.backcoachLinesExist(lines.length, ...lines)).map((found) => found === 1),
     );
+    this.left = groupedCalls(async (leaving) => {
+      // An empty line's next comes back as false (Lua's nil cannot sit in a table).
+      const next = await this.redis.backcoachLinesLeave(
+        leaving.length,
+        ...leaving.map((one) => one.line),
+        ...leaving.map((one) => one.jobId),
+      );
+      return next.map((id) => (typeof id === 'string' ? id : null));
+    });
   }
 
   private keyOf(recipient: string): string {
@@ -63,7 +74,7 @@ export class ChatLines {
    * set, so it need not wait out its turn's next look (`LINE_LOOK_MS`).
    */
   async leave(recipient: string, jobId: string): Promise<void> {
-    const next = await this.redis.backcoachLineLeave(this.keyOf(recipient), jobId);
+    const next = await this.left({ line: this.keyOf(recipient), jobId });
     if (next === null) return;
     const job = await this.queue.getJob(next);
     // It refuses a job not delayed (waiting, or running already): nothing to wake. Whatever else
@@ -88,7 +99,7 @@ const LINE_TTL_MS = 24 * 3600 * 1000;
 
 type LineRedis = Redis & {
   backcoachLineFirst(line: string, jobId: string, jobKeyPrefix: string): Promise<number>;
-  backcoachLineLeave(line: string, jobId: string): Promise<string | null>;
+  backcoachLinesLeave(count: number, ...linesThenJobIds: string[]): Promise<(string | null)[]>;
   backcoachLinesExist(count: number, ...lines: string[]): Promise<number[]>;
 };
 
@@ -115,8 +126,13 @@ while true do
 end
 `;
 
-// Removes ARGV[1] from the line and returns the id now first (nil when the line is empty).
+// Removes each ARGV[i] from the line KEYS[i]; answers, in place, the id now first in it (false
+// when the line is empty).
 const LEAVE = `
-redis.call('LREM', KEYS[1], 1, ARGV[1])
-return redis.call('LINDEX', KEYS[1], 0)
+local next = {}
+for i = 1, #KEYS do
+  redis.call('LREM', KEYS[i], 1, ARGV[i])
+  next[i] = redis.call('LINDEX', KEYS[i], 0)
+end
+return next
 `;
