@@ -35,7 +35,7 @@ export class ChatLines {
       (await this.redis.backcoachLinesExist(lines.length, ...lines)).map((found) => found === 1),
     );
     this.left = groupedCalls(async (leaving) => {
-      // An empty line's next comes back as false (Lua's nil cannot sit in a table).
+      // An empty line's next is false in the script (nil cannot sit in a Lua table), null here.
       const next = await this.redis.backcoachLinesLeave(
         leaving.length,
         ...leaving.map((one) => one.line),
