@@ -364,8 +364,12 @@ export interface DeliveryWorkerOptions {
    * waits the gap, and a job waits out what is left of it after another delivery's last request.
    */
   chats?: ChatSpacing;
-  /** Each chat's queued deliveries in order (`Outbox.lines`): a job goes when it is first. */
-  lines?: ChatLines;
+  /**
+   * Each chat's queued deliveries in order (`Outbox.lines`): a job goes when it is first, and leaves
+   * when it ends. Required: every outbox puts its deliveries in lines, and lines nobody leaves would
+   * hold each chat's later messages back, and send its pushes through the queue, for a day.
+   */
+  lines: ChatLines;
   /** How long a job stays locked by a worker that stopped answering (a killed process). */
   lockDurationMs?: number;
   log: Logger;
@@ -456,7 +460,7 @@ export function createDeliveryWorker(deliver: Deliver, opts: DeliveryWorkerOptio
       const jobId = job.id ?? '';
       // Another delivery to the chat was queued before this one: it goes first, and this one waits
       // in the delayed set, holding no turn and spending no attempt, until that one ends and wakes it.
-      if (lines && !(await lines.first(patientId, jobId))) {
+      if (!(await lines.first(patientId, jobId))) {
         await job.moveToDelayed(Date.now() + LINE_LOOK_MS, token);
         // The one before may have left between the look and the move, waking nothing: look again.
         // A wake-up that came first makes this promote fail; either way the job is on its way.
@@ -506,7 +510,7 @@ export function createDeliveryWorker(deliver: Deliver, opts: DeliveryWorkerOptio
    * next job to look, which finds this one finished and drops it from the line.
    */
   async function leaveLine(patientId: string, jobId: string): Promise<void> {
-    await lines?.leave(patientId, jobId).catch((error: unknown) => {
+    await lines.leave(patientId, jobId).catch((error: unknown) => {
       opts.log.warn({ err: error, patientId, jobId }, 'delivery ended, but left its chat’s line late');
     });
   }

@@ -380,6 +380,7 @@ describe('delivery', () => {
           freeIn: async () => 0,
           sent: () => Promise.reject(new Error('connection lost')),
         },
+        lines: p.outbox.lines,
         onBlocked: async () => undefined,
       },
     );
@@ -511,12 +512,19 @@ describe('delivery', () => {
       const pacer = new SendPacer(connection, queue.toKey('pace'), 1000);
       const limit = inFlightLimit(concurrency);
       const log = pino({ level: 'silent' });
+      const outbox = new Outbox(queue, connection, {
+        deliver: pacedDeliver(deliver, () => pacer, { retries: 0, log }),
+        limit: limit.direct,
+        redis: connection,
+        log,
+      });
       const worker = createDeliveryWorker(deliver, {
         connection,
         prefix,
         pacing: () => pacer,
         concurrency: 10,
         limit: limit.queued,
+        lines: outbox.lines,
         log,
         onBlocked: async () => undefined,
       });
@@ -526,12 +534,6 @@ describe('delivery', () => {
         () => queue.close(),
         () => connection.quit(),
       );
-      const outbox = new Outbox(queue, connection, {
-        deliver: pacedDeliver(deliver, () => pacer, { retries: 0, log }),
-        limit: limit.direct,
-        redis: connection,
-        log,
-      });
       return { outbox, seen, fake };
     }
 
