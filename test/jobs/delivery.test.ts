@@ -157,7 +157,8 @@ describe('delivery', () => {
     await vi.waitFor(() => expect(p.fake.stats.delivered).toBe(3), { timeout: 30_000, interval: 50 });
     expect(p.fake.stats.status500).toBe(1);
     expect(p.fake.messages().map((m) => m.text)).toEqual(['reply 1', 'reply 2', 'reply 3']);
-    expect(await p.outbox.lines.waiting('tg:600')).toBe(false);
+    // A job leaves its line when the worker hears it completed, a moment after its send.
+    await vi.waitFor(async () => expect(await p.outbox.lines.waiting('tg:600')).toBe(false));
   }, 60_000);
 
   it('lets a chat’s next delivery go once the one before is refused for good', async () => {
@@ -175,8 +176,8 @@ describe('delivery', () => {
     });
     await vi.waitFor(async () => expect((await p.queue.getJobCounts('failed')).failed).toBe(3));
     expect(p.blocked).toEqual(['tg:602', 'tg:602']);
-    expect(await p.outbox.lines.waiting('tg:603')).toBe(false);
-    expect(await p.outbox.lines.waiting('tg:602')).toBe(false);
+    await vi.waitFor(async () => expect(await p.outbox.lines.waiting('tg:603')).toBe(false));
+    await vi.waitFor(async () => expect(await p.outbox.lines.waiting('tg:602')).toBe(false));
   }, 60_000);
 
   it('drops a line’s first entries whose jobs are gone or finished, and lets a job in no line go', async () => {
@@ -210,7 +211,7 @@ describe('delivery', () => {
         .map((m) => m.text)
         .sort(),
     ).toEqual(['elsewhere', 'in no line', 'next in line']);
-    expect(await p.outbox.lines.waiting('tg:604')).toBe(false);
+    await vi.waitFor(async () => expect(await p.outbox.lines.waiting('tg:604')).toBe(false));
   }, 60_000);
 
   it('adds a message with the same idempotency key once', async () => {
