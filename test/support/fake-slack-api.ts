@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Installation } from '@slack/oauth';
+import { type WebSocket, WebSocketServer } from 'ws';
 
 /**
  * A fake Slack Web API server on loopback, for end-to-end tests: point the real `WebClient` (or Bolt's
@@ -46,6 +48,37 @@ export interface FakeSlackApiOptions extends FakeSlackApiBehaviour {
   tokens?: Record<string, string>;
   /** Random source for faults (default Math.random), for reproducible runs. */
   random?: () => number;
+  /**
+   * The app-level token `apps.connections.open` takes (Socket Mode); another answers
+   * `invalid_auth`. Without it any `xapp-` token is taken.
+   */
+  appToken?: string;
+}
+
+/** What Slack puts in a Socket Mode envelope's `type`, by what it carries. */
+export type SocketEnvelopeType = 'events_api' | 'interactive' | 'slash_commands';
+
+/**
+ * Slack's side of Socket Mode: `apps.connections.open` hands out a WebSocket URL on this server,
+ * which greets the app with `hello` and then sends it envelopes, each to be acknowledged.
+ */
+export interface FakeSocketMode {
+  /** Connections open now. */
+  readonly open: number;
+  /** Connections opened so far, reconnections included. */
+  readonly opened: number;
+  /**
+   * Sends an envelope on the newest open connection and resolves with the app's acknowledgement
+   * (`payload` holds what it answered, for a slash command); rejects when no connection is open or
+   * no acknowledgement comes within `timeoutMs` (default 3,000, Slack's own limit).
+   */
+  deliver(
+    type: SocketEnvelopeType,
+    payload: object,
+    opts?: { retryAttempt?: number; timeoutMs?: number },
+  ): Promise<{ envelope_id: string; payload?: unknown }>;
+  /** Asks the app to reconnect, as Slack does every few hours: a `disconnect` message, then the close. */
+  refresh(): void;
 }
 
 export interface FakeSlackUser {
@@ -100,6 +133,8 @@ export interface FakeSlackApi {
   calls(method?: string): SlackRecordedCall[];
   /** Files uploaded through files.uploadV2's three steps, with the channel they were shared in. */
   uploads(): FakeSlackUpload[];
+  /** Slack's side of Socket Mode. */
+  readonly socketMode: FakeSocketMode;
   /** Zeroes the counters and forgets recorded calls. */
   resetStats(): void;
   /** Closes the server and every connection, keep-alive ones included. */
@@ -264,6 +299,10 @@ export async function startFakeSlackApi(opts: FakeSlackApiOptions = {}): Promise
         }
         return { ok: true, files: files.map((f) => ({ id: f.id, title: f.title ?? '' })) };
       }
+      case 'apps.connections.open': {
+        const { port } = server.address() as AddressInfo;
+        return { ok: true, url: `ws://127.0.0.1:${port}/link/?ticket=${randomUUID()}` };
+      }
       case 'auth.test':
         return {
           ok: true,
@@ -406,7 +445,11 @@ export async function startFakeSlackApi(opts: FakeSlackApiOptions = {}): Promise
     if (payload === undefined) return reply(res, 200, { ok: false, error: 'invalid_form_data' });
     const token = bearerToken(req, payload);
     delete payload.token;
-    if (tokens !== undefined) {
+    // Socket Mode's connections are opened with the app-level token, not a workspace's bot token.
+    if (method === 'apps.connections.open') {
+      const known = opts.appToken === undefined ? token?.startsWith('xapp-') : token === opts.appToken;
+      if (!known) return reply(res, 200, { ok: false, error: token ? 'invalid_auth' : 'not_authed' });
+    } else if (tokens !== undefined) {
       if (token === undefined) return reply(res, 200, { ok: false, error: 'not_authed' });
       if (!Object.hasOwn(tokens, token)) return reply(res, 200, { ok: false, error: 'invalid_auth' });
     }
@@ -465,10 +508,12 @@ export async function startFakeSlackApi(opts: FakeSlackApiOptions = {}): Promise
     });
   });
   const { port } = server.address() as AddressInfo;
+  const socketMode = socketModeOn(server);
 
   return {
     apiUrl: `http://127.0.0.1:${port}/api/`,
     stats,
+    socketMode: socketMode.api,
     setBehaviour: applyBehaviour,
     setUser(id: string, user: FakeSlackUser = {}): void {
       users.set(id, { ...user });
@@ -484,10 +529,103 @@ export async function startFakeSlackApi(opts: FakeSlackApiOptions = {}): Promise
     stop(): Promise<void> {
       if (stopped) return Promise.resolve();
       stopped = true;
+      socketMode.close();
       return new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
+    },
+  };
+}
+
+/** Slack pings every connection; an app that hears nothing for 30 s reconnects. */
+const SOCKET_PING_MS = 5_000;
+
+/** Socket Mode on `server`: WebSocket upgrades on `/link/`, the URLs `apps.connections.open` hands out. */
+function socketModeOn(server: ReturnType<typeof createServer>): {
+  api: FakeSocketMode;
+  close(): void;
+} {
+  const wss = new WebSocketServer({ noServer: true });
+  const sockets: WebSocket[] = [];
+  const acks = new Map<string, (ack: { envelope_id: string; payload?: unknown }) => void>();
+  let opened = 0;
+
+  server.on('upgrade', (req, socket, head) => {
+    if (!(req.url ?? '').startsWith('/link/')) return socket.destroy();
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      opened++;
+      sockets.push(ws);
+      const pinging = setInterval(() => ws.ping(), SOCKET_PING_MS);
+      ws.on('close', () => {
+        clearInterval(pinging);
+        sockets.splice(sockets.indexOf(ws), 1);
+      });
+      ws.on('message', (data) => {
+        const ack = tryJson(String(data)) as { envelope_id?: unknown; payload?: unknown };
+        if (typeof ack?.envelope_id !== 'string') return;
+        acks.get(ack.envelope_id)?.({ envelope_id: ack.envelope_id, payload: ack.payload });
+        acks.delete(ack.envelope_id);
+      });
+      ws.send(
+        JSON.stringify({
+          type: 'hello',
+          num_connections: sockets.length,
+          debug_info: { host: 'fake', approximate_connection_time: 18060 },
+          connection_info: { app_id: APP_ID },
+        }),
+      );
+    });
+  });
+
+  const api: FakeSocketMode = {
+    get open() {
+      return sockets.length;
+    },
+    get opened() {
+      return opened;
+    },
+    deliver(type, payload, opts = {}) {
+      const ws = sockets.at(-1);
+      if (!ws) return Promise.reject(new Error('no Socket Mode connection is open'));
+      const envelopeId = randomUUID();
+      const timeoutMs = opts.timeoutMs ?? 3_000;
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          acks.delete(envelopeId);
+          reject(new Error(`envelope ${type} was not acknowledged within ${timeoutMs} ms`));
+        }, timeoutMs);
+        acks.set(envelopeId, (ack) => {
+          clearTimeout(timer);
+          resolve(ack);
+        });
+        ws.send(
+          JSON.stringify({
+            envelope_id: envelopeId,
+            type,
+            payload,
+            accepts_response_payload: type === 'slash_commands',
+            ...(type === 'events_api'
+              ? { retry_attempt: opts.retryAttempt ?? 0, retry_reason: opts.retryAttempt ? 'timeout' : '' }
+              : {}),
+          }),
+        );
+      });
+    },
+    refresh() {
+      for (const ws of sockets) {
+        ws.send(
+          JSON.stringify({ type: 'disconnect', reason: 'refresh_requested', debug_info: { host: 'fake' } }),
+        );
+        ws.close();
+      }
+    },
+  };
+  return {
+    api,
+    close() {
+      for (const ws of sockets) ws.terminate();
+      wss.close();
     },
   };
 }

@@ -1,6 +1,22 @@
 import { expect, vi } from 'vitest';
-import type { FakeSlackApi, SlackRecordedCall } from './fake-slack-api.ts';
-import { blockAction, dmMessage, eventEnvelope, postSlack } from './slack-requests.ts';
+import type { FakeSlackApi, SlackRecordedCall, SocketEnvelopeType } from './fake-slack-api.ts';
+import { blockAction, dmMessage, eventEnvelope, postSlack, type SlackRequestKind } from './slack-requests.ts';
+
+/** How a person's events reach the app; by default, signed HTTP requests to its receiver. */
+export type SlackTransport = (kind: SlackRequestKind, payload: object) => Promise<void>;
+
+const ENVELOPE_TYPES: Record<SlackRequestKind, SocketEnvelopeType> = {
+  event: 'events_api',
+  interaction: 'interactive',
+  command: 'slash_commands',
+};
+
+/** Through the fake's Socket Mode connection, each envelope acknowledged by the app. */
+export const overSocketMode =
+  (fake: FakeSlackApi): SlackTransport =>
+  async (kind, payload) => {
+    await fake.socketMode.deliver(ENVELOPE_TYPES[kind], payload);
+  };
 
 type Button = { value?: string; text?: { text?: string }; action_id?: string };
 type Block = { type: string; elements?: Button[]; text?: { text?: string } };
@@ -17,7 +33,8 @@ const buttonsOf = (m: PostedMessage): Button[] =>
 
 /**
  * A person in a Slack workspace talking to the app in a DM: signed events and interactions posted to
- * the real Bolt receiver, and only what the app really posted to their DM read back from the fake.
+ * the real Bolt receiver (or sent over Socket Mode), and only what the app really posted to their DM
+ * read back from the fake.
  */
 export class SlackUser {
   constructor(
@@ -26,6 +43,7 @@ export class SlackUser {
     private readonly secret: string,
     readonly teamId: string,
     readonly userId: string,
+    private readonly transport?: SlackTransport,
   ) {}
 
   get channel(): string {
@@ -87,7 +105,8 @@ export class SlackUser {
     return postSlack(this.url(), this.secret, kind, payload, opts);
   }
 
-  async send(kind: 'event' | 'interaction' | 'command', payload: object): Promise<void> {
+  async send(kind: SlackRequestKind, payload: object): Promise<void> {
+    if (this.transport) return this.transport(kind, payload);
     const res = await this.post(kind, payload);
     expect(res.status).toBe(200);
   }

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { ErrorCode, WebClient } from '@slack/web-api';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { type FakeSlackApi, startFakeSlackApi } from '../../support/fake-slack-api.ts';
 import { signSlackRequest } from '../../support/slack-requests.ts';
 
@@ -163,5 +164,38 @@ describe('signSlackRequest', () => {
     expect(ts).toBeGreaterThanOrEqual(before);
     const expected = createHmac('sha256', 'secret').update(`v0:${ts}:{}`).digest('hex');
     expect(headers['x-slack-signature']).toBe(`v0=${expected}`);
+  });
+});
+
+describe('fake Slack Socket Mode', () => {
+  it('opens a connection only for an app-level token, and refuses to deliver on none', async () => {
+    await expect(client(TOKEN_A).apps.connections.open()).rejects.toMatchObject({
+      data: { error: 'invalid_auth' },
+    });
+    await expect(fake.socketMode.deliver('events_api', {})).rejects.toThrow(/no Socket Mode connection/);
+    const opened = await client('xapp-1-any').apps.connections.open();
+    expect(opened.url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/link\//);
+  });
+
+  it('greets a connection with hello, and waits for each envelope to be acknowledged', async () => {
+    const { url } = await client('xapp-1-any').apps.connections.open();
+    const ws = new WebSocket(String(url));
+    const received: { type?: string; envelope_id?: string }[] = [];
+    ws.on('message', (data) => received.push(JSON.parse(String(data))));
+    await expect.poll(() => received[0]?.type).toBe('hello');
+    expect(fake.socketMode.open).toBe(1);
+    // Unacknowledged, the envelope fails its delivery; acknowledged, it resolves with the answer.
+    await expect(fake.socketMode.deliver('events_api', { a: 1 }, { timeoutMs: 200 })).rejects.toThrow(
+      /not acknowledged/,
+    );
+    const delivered = fake.socketMode.deliver('slash_commands', { command: '/backcoach' });
+    await expect.poll(() => received.length).toBe(3);
+    const envelope = received[2] as { envelope_id: string; type: string };
+    expect(envelope.type).toBe('slash_commands');
+    ws.send(JSON.stringify({ envelope_id: envelope.envelope_id, payload: { text: 'ok' } }));
+    await expect(delivered).resolves.toEqual({ envelope_id: envelope.envelope_id, payload: { text: 'ok' } });
+    fake.socketMode.refresh();
+    await expect.poll(() => fake.socketMode.open).toBe(0);
+    expect(received.at(-1)?.type).toBe('disconnect');
   });
 });
