@@ -1,4 +1,6 @@
 import { expect, vi } from 'vitest';
+import type { PatientStore } from '../../src/runtime/store.ts';
+import { journey, type TestClock } from './chat-journey.ts';
 import type { FakeSlackApi, SlackRecordedCall, SocketEnvelopeType } from './fake-slack-api.ts';
 import { blockAction, dmMessage, eventEnvelope, postSlack, type SlackRequestKind } from './slack-requests.ts';
 
@@ -147,4 +149,21 @@ export class SlackUser {
       until,
     );
   }
+}
+
+/**
+ * The standard journey (`journey`) in a person's DM, from their first "hello": what it must leave in
+ * their state, every post made with the workspace's `token`.
+ */
+export async function dmJourney(
+  user: SlackUser,
+  clock: TestClock,
+  store: PatientStore,
+  token: string,
+): Promise<void> {
+  await journey(user, clock, 'hello');
+  const state = await store.load(`sl:${user.teamId}:${user.userId}`);
+  expect(state?.days.map((d) => d.decision)).toEqual(['hold', 'hold', 'breakthrough', 'setback']);
+  expect(state?.schedule.timezone).toBe('Europe/Berlin');
+  expect(new Set(user.posted().map((m) => m.call.token))).toEqual(new Set([token]));
 }

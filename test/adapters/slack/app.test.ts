@@ -8,13 +8,13 @@ import { Outbox } from '../../../jobs/delivery.ts';
 import { QUEUES } from '../../../jobs/queues.ts';
 import type { Service } from '../../../src/runtime/service.ts';
 import type { PatientStore } from '../../../src/runtime/store.ts';
-import { journey, onboard, TestClock } from '../../support/chat-journey.ts';
+import { onboard, TestClock } from '../../support/chat-journey.ts';
 import { realContent } from '../../support/content.ts';
 import { type FakeSlackApi, startFakeSlackApi } from '../../support/fake-slack-api.ts';
 import { useRedis } from '../../support/redis.ts';
 import { startTestService } from '../../support/service.ts';
 import { eventEnvelope, homeOpened, nowSeconds } from '../../support/slack-requests.ts';
-import { SlackUser } from '../../support/slack-user.ts';
+import { dmJourney, SlackUser } from '../../support/slack-user.ts';
 
 const redisFixture = useRedis();
 const SECRET = 'slack-signing-secret-for-tests';
@@ -53,12 +53,8 @@ afterAll(async () => {
 describe('Slack over HTTP, through the real Bolt app and Web API client', () => {
   it('coaches a person in a DM from the first message through a breakthrough and a setback', async () => {
     const u1 = user('U1');
-    await journey(u1, clock, 'hello');
-    const state = await store.load('sl:T1:U1');
-    expect(state?.days.map((d) => d.decision)).toEqual(['hold', 'hold', 'breakthrough', 'setback']);
-    expect(state?.schedule.timezone).toBe('Europe/Berlin');
-    // Every post used the workspace's token; taps closed their question with the answer shown.
-    expect(new Set(fake.calls('chat.postMessage').map((c) => c.token))).toEqual(new Set([TOKEN]));
+    await dmJourney(u1, clock, store, TOKEN);
+    // Taps closed their question with the answer shown.
     const age = u1.posted().find((m) => /How old are you/.test(m.text));
     const ageUpdates = u1.updates().filter((c) => c.payload.ts === age?.ts);
     expect(ageUpdates).toHaveLength(1);

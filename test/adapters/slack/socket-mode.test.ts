@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Service } from '../../../src/runtime/service.ts';
 import type { PatientStore } from '../../../src/runtime/store.ts';
-import { journey, TestClock } from '../../support/chat-journey.ts';
+import { TestClock } from '../../support/chat-journey.ts';
 import { type FakeSlackApi, startFakeSlackApi } from '../../support/fake-slack-api.ts';
 import { useRedis } from '../../support/redis.ts';
 import { startTestService } from '../../support/service.ts';
 import { eventEnvelope } from '../../support/slack-requests.ts';
-import { overSocketMode, SlackUser } from '../../support/slack-user.ts';
+import { dmJourney, overSocketMode, SlackUser } from '../../support/slack-user.ts';
 
 const redisFixture = useRedis();
 const TOKEN = 'xoxb-test-workspace';
@@ -39,12 +39,7 @@ afterAll(async () => {
 
 describe('Slack over Socket Mode, through the real Bolt app and its WebSocket client', () => {
   it('coaches a person in a DM from the first message through a breakthrough and a setback', async () => {
-    const u1 = user('U1');
-    await journey(u1, clock, 'hello');
-    const state = await store.load('sl:T1:U1');
-    expect(state?.days.map((d) => d.decision)).toEqual(['hold', 'hold', 'breakthrough', 'setback']);
-    expect(state?.schedule.timezone).toBe('Europe/Berlin');
-    expect(new Set(fake.calls('chat.postMessage').map((c) => c.token))).toEqual(new Set([TOKEN]));
+    await dmJourney(user('U1'), clock, store, TOKEN);
   });
 
   it('answers the slash command in its acknowledgement and the rest in the DM', async () => {
