@@ -559,7 +559,8 @@ function socketModeOn(server: ReturnType<typeof createServer>): {
       const pinging = setInterval(() => ws.ping(), SOCKET_PING_MS);
       ws.on('close', () => {
         clearInterval(pinging);
-        sockets.splice(sockets.indexOf(ws), 1);
+        const at = sockets.indexOf(ws);
+        if (at !== -1) sockets.splice(at, 1);
       });
       ws.on('message', (data) => {
         const ack = tryJson(String(data)) as { envelope_id?: unknown; payload?: unknown };
